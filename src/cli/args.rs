@@ -1,0 +1,228 @@
+//! Flags shared by several subcommands, and turning them into library types.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::ValueEnum;
+use newsclass::data::{Column, DataSpec, Dataset};
+use newsclass::features::tfidf::{Norm, TfidfParams};
+use newsclass::features::vocabulary::{DocFreq, VocabularyParams};
+use newsclass::model::logistic::{ClassWeight, LogisticParams};
+use newsclass::text::tokenize::TokenizerParams;
+use newsclass::{Pipeline, PipelineParams};
+
+/// A usage problem found after parsing (exit code 2).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Shorthand for a usage error.
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+    UsageError(msg.into()).into()
+}
+
+/// Which columns of a data file to read.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DataArgs {
+    /// Text column(s); several are joined with a space. Names, or 1-based numbers with --no-header.
+    #[arg(long, value_name = "COLS", default_value = "text")]
+    pub text_column: String,
+    /// Label column(s), one model head each. Names, or 1-based numbers with --no-header.
+    #[arg(long, value_name = "COLS", default_value = "topic,stance")]
+    pub label_columns: String,
+    /// The CSV file has no header row; columns are numbered from 1.
+    #[arg(long)]
+    pub no_header: bool,
+}
+
+impl DataArgs {
+    pub fn spec(&self, with_labels: bool) -> anyhow::Result<DataSpec> {
+        let has_header = !self.no_header;
+        Ok(DataSpec {
+            text: Column::parse_list("text_column", &self.text_column, has_header)?,
+            labels: if with_labels {
+                Column::parse_list("label_columns", &self.label_columns, has_header)?
+            } else {
+                Vec::new()
+            },
+            has_header,
+            ..DataSpec::default()
+        })
+    }
+}
+
+/// Read a labeled data file.
+pub fn read_data(path: &Path, spec: &DataSpec) -> anyhow::Result<Dataset> {
+    Ok(newsclass::data::read_path(path, spec)?)
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum NormArg {
+    L2,
+    L1,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ClassWeightArg {
+    None,
+    Balanced,
+}
+
+/// Parse `MIN,MAX`.
+pub fn parse_ngram_range(s: &str) -> anyhow::Result<(usize, usize)> {
+    let bad = || {
+        usage(format!(
+            "invalid value '{s}' for '--ngram-range': expected MIN,MAX such as 1,2"
+        ))
+    };
+    let (a, b) = s.split_once(',').ok_or_else(bad)?;
+    let a = a.trim().parse().map_err(|_| bad())?;
+    let b = b.trim().parse().map_err(|_| bad())?;
+    Ok((a, b))
+}
+
+/// Every model option of `train` (and the fixed options of `cv`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ModelArgs {
+    /// Do not lowercase text before tokenizing.
+    #[arg(long, help_heading = "Tokenizer")]
+    pub no_lowercase: bool,
+    /// Remove accents (NFKD + strip combining marks) instead of NFKC normalization.
+    #[arg(long, help_heading = "Tokenizer")]
+    pub strip_accents: bool,
+    /// Keep punctuation tokens as features.
+    #[arg(long, help_heading = "Tokenizer")]
+    pub keep_punctuation: bool,
+    /// Drop terms in fewer documents than this: a count (2) or a fraction (0.01).
+    #[arg(
+        long,
+        value_name = "N|F",
+        default_value = "1",
+        help_heading = "Features"
+    )]
+    pub min_df: String,
+    /// Drop terms in more documents than this: a count (500) or a fraction (0.95).
+    #[arg(
+        long,
+        value_name = "N|F",
+        default_value = "1.0",
+        help_heading = "Features"
+    )]
+    pub max_df: String,
+    /// Keep only the N most frequent terms.
+    #[arg(long, value_name = "N", help_heading = "Features")]
+    pub max_features: Option<usize>,
+    /// Use 1 + ln(tf) instead of raw term counts.
+    #[arg(long, help_heading = "Features")]
+    pub sublinear_tf: bool,
+    /// Do not smooth idf (ln(n/df) + 1 instead of ln((1+n)/(1+df)) + 1).
+    #[arg(long, help_heading = "Features")]
+    pub no_smooth_idf: bool,
+    /// Row normalization.
+    #[arg(long, value_enum, default_value = "l2", help_heading = "Features")]
+    pub norm: NormArg,
+    /// Maximum solver iterations per head.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1000,
+        help_heading = "Solver"
+    )]
+    pub max_iter: usize,
+    /// Stopping tolerance on the largest gradient component (scikit-learn's tol).
+    #[arg(
+        long,
+        value_name = "F",
+        default_value_t = 1e-4,
+        help_heading = "Solver"
+    )]
+    pub tol: f64,
+    /// Weigh classes equally (n / (classes * class count)) or not.
+    #[arg(long, value_enum, default_value = "none", help_heading = "Solver")]
+    pub class_weight: ClassWeightArg,
+    /// Seed for validation splits and folds (recorded in the model).
+    #[arg(long, value_name = "N", default_value_t = 42)]
+    pub seed: u64,
+}
+
+impl ModelArgs {
+    /// Build pipeline parameters with the grid-able values given explicitly.
+    pub fn params(
+        &self,
+        ngram_range: (usize, usize),
+        min_df: &str,
+        sublinear_tf: bool,
+        c: f64,
+    ) -> anyhow::Result<PipelineParams> {
+        let params = PipelineParams {
+            tokenizer: TokenizerParams {
+                lowercase: !self.no_lowercase,
+                strip_accents: self.strip_accents,
+                keep_punctuation: self.keep_punctuation,
+            },
+            vocabulary: VocabularyParams {
+                ngram_range,
+                min_df: DocFreq::parse("min_df", min_df)?,
+                max_df: DocFreq::parse("max_df", &self.max_df)?,
+                max_features: self.max_features,
+            },
+            tfidf: TfidfParams {
+                sublinear_tf,
+                smooth_idf: !self.no_smooth_idf,
+                norm: match self.norm {
+                    NormArg::L2 => Norm::L2,
+                    NormArg::L1 => Norm::L1,
+                    NormArg::None => Norm::None,
+                },
+            },
+            logistic: LogisticParams {
+                c,
+                max_iter: self.max_iter,
+                tol: self.tol,
+                class_weight: match self.class_weight {
+                    ClassWeightArg::None => ClassWeight::None,
+                    ClassWeightArg::Balanced => ClassWeight::Balanced,
+                },
+            },
+            seed: self.seed,
+        };
+        params.check()?;
+        Ok(params)
+    }
+}
+
+/// The default model's bytes, when one was embedded at build time.
+#[cfg(newsclass_default_model)]
+pub const DEFAULT_MODEL: Option<&[u8]> = Some(include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/models/default.newsclass"
+)));
+/// The default model's bytes, when one was embedded at build time.
+#[cfg(not(newsclass_default_model))]
+pub const DEFAULT_MODEL: Option<&[u8]> = None;
+
+/// Load `--model`, or the embedded default model.
+pub fn load_model(path: Option<&PathBuf>) -> anyhow::Result<Pipeline> {
+    match path {
+        Some(p) => Pipeline::load(p).with_context(|| format!("loading model {}", p.display())),
+        None => match DEFAULT_MODEL {
+            Some(bytes) => Ok(newsclass::persist::from_bytes(bytes).context("loading the embedded default model")?),
+            None => Err(usage(
+                "no --model given and this build has no default model (models/default.newsclass was missing at build time); pass --model FILE or rebuild after training the default model",
+            )),
+        },
+    }
+}
+
+/// Format an optional ratio for text output (`-` when undefined, as fastText's meter).
+pub fn fmt_opt(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_string(), |x| format!("{x:.4}"))
+}

@@ -1,0 +1,89 @@
+//! `newsclass bench`: time each public pipeline stage end to end on a data file.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use newsclass::pipeline::tokenize_all;
+use newsclass::text::tokenize::TokenBuffer;
+
+use super::args::{load_model, read_data, DataArgs};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Model file (default: the embedded default model).
+    #[arg(long, value_name = "FILE")]
+    model: Option<PathBuf>,
+    /// Data whose text column is classified (labels are not needed).
+    #[arg(long, value_name = "FILE")]
+    data: PathBuf,
+    #[command(flatten)]
+    data_args: DataArgs,
+    /// Repetitions per stage; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    repeat: usize,
+}
+
+fn median_time(repeat: usize, mut f: impl FnMut()) -> f64 {
+    let mut t: Vec<f64> = (0..repeat.max(1))
+        .map(|_| {
+            let s = Instant::now();
+            f();
+            s.elapsed().as_secs_f64()
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t[t.len() / 2]
+}
+
+pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
+    let load_start = Instant::now();
+    let model = load_model(a.model.as_ref())?;
+    let load = load_start.elapsed().as_secs_f64();
+    let data = read_data(&a.data, &a.data_args.spec(false)?)?;
+    let n = data.len() as f64;
+    let bytes: usize = data.texts.iter().map(String::len).sum();
+    let tok = model.tokenizer();
+    let t_tok = median_time(a.repeat, || {
+        black_box(tokenize_all(tok, &data.texts));
+    });
+    let t_ref = median_time(a.repeat.min(3), || {
+        let mut b = TokenBuffer::default();
+        for t in &data.texts {
+            tok.tokenize_reference(t, &mut b);
+            black_box(b.len());
+        }
+    });
+    let docs = tokenize_all(tok, &data.texts);
+    let t_vec = median_time(a.repeat, || {
+        let mut s = Vec::new();
+        for d in &docs {
+            black_box(model.vectorizer().transform(d, &mut s));
+        }
+    });
+    let t_batch = median_time(a.repeat, || {
+        black_box(model.predict(&data.texts));
+    });
+    let t_single = median_time(a.repeat.min(3), || {
+        for t in &data.texts {
+            black_box(model.predict(std::slice::from_ref(t)));
+        }
+    });
+    println!(
+        "{} rows, {:.1} MB of text from {}; {} threads; medians of {} runs",
+        data.len(),
+        bytes as f64 / 1e6,
+        a.data.display(),
+        rayon::current_num_threads(),
+        a.repeat
+    );
+    println!("{:<44} {:>10} {:>16}", "stage", "seconds", "rows/s");
+    let row = |name: &str, t: f64| println!("{name:<44} {t:>10.4} {:>16.0}", n / t);
+    println!("{:<44} {load:>10.4}", "model load");
+    row("tokenize (fast path, parallel)", t_tok);
+    row("tokenize (tokenizers pipeline, 1 thread)", t_ref);
+    row("n-grams + TF-IDF (1 thread)", t_vec);
+    row("predict, batched (parallel)", t_batch);
+    row("predict, one row per call", t_single);
+    Ok(())
+}

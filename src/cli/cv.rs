@@ -1,0 +1,235 @@
+//! `newsclass cv`: grouped k-fold cross-validation over a parameter grid.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+use newsclass::cv::{cross_validate, group_folds, mean_sd};
+use newsclass::data::Column;
+use newsclass::PipelineParams;
+use serde_json::json;
+
+use super::args::{parse_ngram_range, read_data, usage, DataArgs, ModelArgs};
+use super::progress::Reporter;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Labeled data to cross-validate on (never the test split).
+    #[arg(long, value_name = "FILE")]
+    data: PathBuf,
+    #[command(flatten)]
+    data_args: DataArgs,
+    /// Number of folds.
+    #[arg(long, default_value_t = 5)]
+    folds: usize,
+    /// Keep rows with the same value of this column in one fold (e.g. article).
+    #[arg(long, value_name = "COL")]
+    group_column: Option<String>,
+    /// Grid: values of C, comma-separated.
+    #[arg(long, value_name = "LIST", default_value = "1", help_heading = "Grid")]
+    c: String,
+    /// Grid: n-gram ranges, colon-separated (1,1:1,2).
+    #[arg(
+        long,
+        value_name = "LIST",
+        default_value = "1,2",
+        help_heading = "Grid"
+    )]
+    ngram_range: String,
+    /// Grid: min_df values, comma-separated (counts or fractions).
+    #[arg(
+        long = "min-df",
+        value_name = "LIST",
+        default_value = "1",
+        help_heading = "Grid"
+    )]
+    min_df_grid: String,
+    /// Grid: sublinear_tf values (true,false).
+    #[arg(
+        long = "sublinear-tf",
+        value_name = "LIST",
+        default_value = "false",
+        help_heading = "Grid"
+    )]
+    sublinear_grid: String,
+    #[command(flatten)]
+    model_args: ModelArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
+fn list<'a>(flag: &str, s: &'a str, sep: char) -> anyhow::Result<Vec<&'a str>> {
+    let v: Vec<&str> = s.split(sep).map(str::trim).collect();
+    if v.iter().any(|x| x.is_empty()) {
+        return Err(usage(format!(
+            "invalid value '{s}' for '--{flag}': empty item in the list"
+        )));
+    }
+    Ok(v)
+}
+
+fn parse_bool(s: &str) -> anyhow::Result<bool> {
+    match s {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(usage(format!(
+            "invalid value '{s}' for '--sublinear-tf': expected true or false"
+        ))),
+    }
+}
+
+fn describe(p: &PipelineParams) -> String {
+    format!(
+        "c={} ngram={},{} min_df={} sublinear_tf={}",
+        p.logistic.c,
+        p.vocabulary.ngram_range.0,
+        p.vocabulary.ngram_range.1,
+        p.vocabulary.min_df,
+        p.tfidf.sublinear_tf
+    )
+}
+
+pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
+    // Build and check the whole grid before reading data.
+    let mut grid = Vec::new();
+    for c in list("c", &a.c, ',')? {
+        let c: f64 = c.parse().map_err(|_| {
+            usage(format!(
+                "invalid value '{c}' for '--c': expected a number such as 1.0"
+            ))
+        })?;
+        for ng in list("ngram-range", &a.ngram_range, ':')? {
+            let ng = parse_ngram_range(ng)?;
+            for md in list("min-df", &a.min_df_grid, ',')? {
+                for sl in list("sublinear-tf", &a.sublinear_grid, ',')? {
+                    grid.push(a.model_args.params(ng, md, parse_bool(sl)?, c)?);
+                }
+            }
+        }
+    }
+    if a.folds < 2 {
+        return Err(usage(format!(
+            "invalid value '{}' for '--folds': at least 2",
+            a.folds
+        )));
+    }
+    let mut spec = a.data_args.spec(true)?;
+    if let Some(g) = &a.group_column {
+        spec.group = Some(Column::parse_list("group_column", g, spec.has_header)?.remove(0));
+    }
+    let data = read_data(&a.data, &spec)?;
+    let folds = group_folds(&data, a.folds, a.model_args.seed)?;
+    let reporter = Reporter::new(quiet);
+    let mut results = Vec::new();
+    for (i, params) in grid.iter().enumerate() {
+        reporter.message(format!(
+            "setting {}/{}: {}",
+            i + 1,
+            grid.len(),
+            describe(params)
+        ));
+        results.push(cross_validate(params, &data, &folds)?);
+    }
+    reporter.finish();
+    let heads = data.head_names.clone();
+    // Summaries: per setting, per head, (acc mean, sd, f1 mean, sd).
+    let summary: Vec<Vec<(f64, f64, f64, f64)>> = results
+        .iter()
+        .map(|r| {
+            (0..heads.len())
+                .map(|h| {
+                    let acc: Vec<f64> = r.folds.iter().map(|f| f[h].accuracy).collect();
+                    let f1: Vec<f64> = r.folds.iter().map(|f| f[h].macro_f1).collect();
+                    let (am, asd) = mean_sd(&acc);
+                    let (fm, fsd) = mean_sd(&f1);
+                    (am, asd, fm, fsd)
+                })
+                .collect()
+        })
+        .collect();
+    let score = |s: &Vec<(f64, f64, f64, f64)>| s.iter().map(|x| x.2).sum::<f64>() / s.len() as f64;
+    let best = (0..grid.len())
+        .max_by(|&x, &y| {
+            score(&summary[x])
+                .total_cmp(&score(&summary[y]))
+                .then(y.cmp(&x))
+        })
+        .expect("the grid has at least one setting");
+    let mut out = std::io::stdout().lock();
+    match a.format {
+        Format::Json => {
+            let settings: Vec<serde_json::Value> = grid
+                .iter()
+                .zip(&summary)
+                .zip(&results)
+                .map(|((p, s), r)| {
+                    let per: serde_json::Map<String, serde_json::Value> = heads
+                        .iter()
+                        .zip(s)
+                        .map(|(h, x)| {
+                            (h.clone(), json!({"accuracy_mean": x.0, "accuracy_sd": x.1, "macro_f1_mean": x.2, "macro_f1_sd": x.3}))
+                        })
+                        .collect();
+                    json!({"params": p, "heads": per, "folds": r.folds, "mean_macro_f1": score(s)})
+                })
+                .collect();
+            serde_json::to_writer_pretty(
+                &mut out,
+                &json!({"n": data.len(), "folds": a.folds, "grouped_by": a.group_column, "settings": settings, "best": best}),
+            )?;
+            writeln!(out)?;
+        }
+        Format::Text => {
+            writeln!(
+                out,
+                "{}-fold cross-validation on {} rows of {}{}; mean ± sd over folds",
+                a.folds,
+                data.len(),
+                a.data.display(),
+                a.group_column
+                    .as_ref()
+                    .map(|g| format!(", grouped by {g}"))
+                    .unwrap_or_default()
+            )?;
+            write!(out, "{:<46}", "setting")?;
+            for h in &heads {
+                write!(
+                    out,
+                    "  {:>15}  {:>15}",
+                    format!("{h} acc"),
+                    format!("{h} macro-F1")
+                )?;
+            }
+            writeln!(out)?;
+            for (i, (p, s)) in grid.iter().zip(&summary).enumerate() {
+                write!(
+                    out,
+                    "{:<46}",
+                    format!("{}{}", if i == best { "* " } else { "  " }, describe(p))
+                )?;
+                for x in s {
+                    write!(
+                        out,
+                        "  {:>15}  {:>15}",
+                        format!("{:.4}±{:.4}", x.0, x.1),
+                        format!("{:.4}±{:.4}", x.2, x.3)
+                    )?;
+                }
+                writeln!(out)?;
+            }
+            writeln!(
+                out,
+                "best (* , highest mean macro-F1 over heads): {}",
+                describe(&grid[best])
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! Command-line interface: clap definitions and one module per subcommand.
+//!
+//! Exit codes: 0 success (also when stdout is closed early, e.g. piped into `head`), 2 bad input
+//! or usage (flags, data files, model files), 1 internal failure.
+
+mod args;
+mod bench;
+mod cv;
+mod eval;
+mod info;
+mod predict;
+mod progress;
+mod train;
+
+use clap::{Parser, Subcommand};
+
+pub use args::UsageError;
+
+/// Label every sentence of a news article by topic and stance (or your own label columns).
+#[derive(Debug, Parser)]
+#[command(name = "newsclass", version, about, long_about = None, propagate_version = true)]
+#[command(
+    after_help = "Examples:\n  newsclass predict article.txt\n  newsclass train --data data/train.csv --model my.newsclass\n  newsclass eval --model my.newsclass --data data/test.csv\n  newsclass cv --data data/train.csv --c 1,3,10 --ngram-range 1,1:1,2"
+)]
+pub struct Cli {
+    /// No progress bars or summaries on stderr/stdout beyond the requested output.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train a model on labeled sentences (CSV or JSONL).
+    Train(train::Args),
+    /// Label the sentences of articles (or rows of a CSV/JSONL file).
+    Predict(predict::Args),
+    /// Score a model on labeled data: accuracy, F1 per class, confusion matrix.
+    Eval(eval::Args),
+    /// Grouped k-fold cross-validation over a parameter grid.
+    Cv(cv::Args),
+    /// Show what a model file holds: parameters, labels, training summary.
+    Info(info::Args),
+    /// Time each pipeline stage on a data file and print throughput.
+    Bench(bench::Args),
+}
+
+/// Parse argv and run the subcommand.
+pub fn run() -> anyhow::Result<()> {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // Help and version go to stdout with status 0; usage errors exit 2.
+            let code = e.exit_code();
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let quiet = cli.quiet;
+    match cli.command {
+        Command::Train(a) => train::run(a, quiet),
+        Command::Predict(a) => predict::run(a, quiet),
+        Command::Eval(a) => eval::run(a, quiet),
+        Command::Cv(a) => cv::run(a, quiet),
+        Command::Info(a) => info::run(a),
+        Command::Bench(a) => bench::run(a, quiet),
+    }
+}
+
+/// True when the error is a write to a closed pipe.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || matches!(c.downcast_ref::<newsclass::Error>(), Some(newsclass::Error::Io(io)) if io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// 2 for bad input or usage, 1 for internal failures.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    for c in e.chain() {
+        if c.downcast_ref::<UsageError>().is_some() {
+            return 2;
+        }
+        if let Some(err) = c.downcast_ref::<newsclass::Error>() {
+            return if err.is_user_error() { 2 } else { 1 };
+        }
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            if matches!(
+                io.kind(),
+                NotFound | PermissionDenied | IsADirectory | InvalidData
+            ) {
+                return 2;
+            }
+        }
+    }
+    1
+}

@@ -1,0 +1,720 @@
+//! Labeled and unlabeled text data: CSV (with or without a header) and JSONL.
+//!
+//! A [`DataSpec`] says which columns hold the text (several are joined with a space), which hold
+//! labels (one head per column), and optionally which hold an id and a group (e.g. the article a
+//! sentence belongs to). Columns are named by header names, or by 1-based numbers with
+//! `has_header = false`. Every malformed record is reported with its file, line and column.
+//!
+//! CSV files may start with a UTF-8 byte-order mark, use CRLF line ends, and quote fields that
+//! hold commas, quotes or newlines. JSONL files hold one JSON object per line; label values may be
+//! strings, numbers or booleans.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// A column reference: a header name or a 1-based column number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Column {
+    /// A header name (CSV with header) or a JSON key.
+    Name(String),
+    /// A 1-based column number (CSV without header).
+    Number(usize),
+}
+
+impl std::fmt::Display for Column {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Column::Name(n) => write!(f, "column \"{n}\""),
+            Column::Number(n) => write!(f, "column {n}"),
+        }
+    }
+}
+
+impl Column {
+    /// Parse a comma-separated list of columns: names, or 1-based numbers when `has_header` is
+    /// false.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParam`] for an empty list or, without a header, a non-number or 0.
+    pub fn parse_list(name: &'static str, s: &str, has_header: bool) -> Result<Vec<Column>> {
+        let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+        if parts.iter().any(|p| p.is_empty()) {
+            return Err(Error::param(
+                name,
+                s,
+                "expected a comma-separated list of column names",
+            ));
+        }
+        parts
+            .into_iter()
+            .map(|p| {
+                if has_header {
+                    Ok(Column::Name(p.to_string()))
+                } else {
+                    match p.parse::<usize>() {
+                        Ok(n) if n >= 1 => Ok(Column::Number(n)),
+                        _ => Err(Error::param(
+                            name,
+                            s,
+                            "without a header, columns are 1-based numbers such as 2,3",
+                        )),
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// The name of a label head read from this column: the header name, or `colN`.
+    pub fn head_name(&self) -> String {
+        match self {
+            Column::Name(n) => n.clone(),
+            Column::Number(n) => format!("col{n}"),
+        }
+    }
+}
+
+/// File format of a data file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataFormat {
+    /// Comma-separated values.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+impl DataFormat {
+    /// Guess the format from a file extension (`.csv`, `.jsonl`, `.ndjson`, `.json`).
+    pub fn from_path(path: &Path) -> Option<DataFormat> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "csv" => Some(DataFormat::Csv),
+            "jsonl" | "ndjson" | "json" => Some(DataFormat::Jsonl),
+            _ => None,
+        }
+    }
+}
+
+/// Which columns to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataSpec {
+    /// Text columns, joined with a space.
+    pub text: Vec<Column>,
+    /// Label columns, one head each (may be empty for unlabeled data).
+    pub labels: Vec<Column>,
+    /// An id column passed through to predictions (read only when present).
+    pub id: Option<Column>,
+    /// A group column (e.g. the article), for grouped splits. Required when set.
+    pub group: Option<Column>,
+    /// Whether a CSV file starts with a header row.
+    pub has_header: bool,
+    /// Format; `None` guesses from the file extension.
+    pub format: Option<DataFormat>,
+}
+
+impl Default for DataSpec {
+    fn default() -> Self {
+        DataSpec {
+            text: vec![Column::Name("text".into())],
+            labels: vec![Column::Name("topic".into()), Column::Name("stance".into())],
+            id: None,
+            group: None,
+            has_header: true,
+            format: None,
+        }
+    }
+}
+
+/// Rows read from a data file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Dataset {
+    /// The file the rows came from (`-` for standard input).
+    pub path: PathBuf,
+    /// Text of each row.
+    pub texts: Vec<String>,
+    /// 1-based line where each row starts.
+    pub lines: Vec<u64>,
+    /// Names of the label heads, in the order of the spec.
+    pub head_names: Vec<String>,
+    /// Labels: `labels[head][row]`.
+    pub labels: Vec<Vec<String>>,
+    /// Ids, when the spec names an id column and the file has it.
+    pub ids: Option<Vec<String>>,
+    /// Groups, when the spec names a group column.
+    pub groups: Option<Vec<String>>,
+}
+
+impl Dataset {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.texts.len()
+    }
+
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.texts.is_empty()
+    }
+
+    /// A new dataset holding rows `rows` (in that order).
+    pub fn select(&self, rows: &[usize]) -> Dataset {
+        Dataset {
+            path: self.path.clone(),
+            texts: rows.iter().map(|&r| self.texts[r].clone()).collect(),
+            lines: rows.iter().map(|&r| self.lines[r]).collect(),
+            head_names: self.head_names.clone(),
+            labels: self
+                .labels
+                .iter()
+                .map(|h| rows.iter().map(|&r| h[r].clone()).collect())
+                .collect(),
+            ids: self
+                .ids
+                .as_ref()
+                .map(|v| rows.iter().map(|&r| v[r].clone()).collect()),
+            groups: self
+                .groups
+                .as_ref()
+                .map(|v| rows.iter().map(|&r| v[r].clone()).collect()),
+        }
+    }
+}
+
+/// Read a data file (`-` reads standard input; its format must then be given).
+///
+/// # Errors
+/// I/O errors, an unknown format, missing columns, empty texts, missing labels, malformed
+/// records: each names the file, and the line and column where it applies.
+pub fn read_path(path: &Path, spec: &DataSpec) -> Result<Dataset> {
+    let format = match spec.format.or_else(|| DataFormat::from_path(path)) {
+        Some(f) => f,
+        None => return Err(Error::DataFile {
+            path: path.to_path_buf(),
+            reason:
+                "unknown data format: use a .csv or .jsonl file name, or give the format explicitly"
+                    .into(),
+        }),
+    };
+    let mut bytes = Vec::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin().lock().read_to_end(&mut bytes)?;
+    } else {
+        bytes = std::fs::read(path).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display()))
+        })?;
+    }
+    read_bytes(path, &bytes, format, spec)
+}
+
+/// Parse data already in memory. `path` is used in messages only.
+///
+/// # Errors
+/// As [`read_path`].
+pub fn read_bytes(
+    path: &Path,
+    bytes: &[u8],
+    format: DataFormat,
+    spec: &DataSpec,
+) -> Result<Dataset> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if spec.text.is_empty() {
+        return Err(Error::param(
+            "text_column",
+            "",
+            "name at least one text column",
+        ));
+    }
+    let mut reader = RowReader {
+        path: path.to_path_buf(),
+        spec,
+        out: Dataset {
+            path: path.to_path_buf(),
+            head_names: spec.labels.iter().map(Column::head_name).collect(),
+            labels: vec![Vec::new(); spec.labels.len()],
+            ..Default::default()
+        },
+    };
+    match format {
+        DataFormat::Csv => reader.read_csv(bytes)?,
+        DataFormat::Jsonl => reader.read_jsonl(bytes)?,
+    }
+    if reader.out.is_empty() {
+        return Err(Error::DataFile {
+            path: path.to_path_buf(),
+            reason: "no data rows".into(),
+        });
+    }
+    Ok(reader.out)
+}
+
+struct RowReader<'a> {
+    path: PathBuf,
+    spec: &'a DataSpec,
+    out: Dataset,
+}
+
+/// Maps byte offsets to 1-based line numbers, for offsets visited in increasing order.
+///
+/// The csv crate reports a record's position as where the reader stood after the previous
+/// record, which may be before that record's line terminator or before blank lines; the true
+/// start is found by skipping line-end bytes first.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        LineCounter {
+            bytes,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    fn line_of(&mut self, byte: u64) -> u64 {
+        let mut start = usize::try_from(byte)
+            .unwrap_or(usize::MAX)
+            .min(self.bytes.len());
+        while start < self.bytes.len() && matches!(self.bytes[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start < self.offset {
+            self.offset = 0;
+            self.line = 1;
+        }
+        self.line += self.bytes[self.offset..start]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        self.offset = start;
+        self.line
+    }
+}
+
+/// Where each requested column sits in a CSV record.
+struct Positions {
+    text: Vec<usize>,
+    labels: Vec<usize>,
+    id: Option<usize>,
+    group: Option<usize>,
+}
+
+impl RowReader<'_> {
+    fn data_err(&self, line: u64, field: impl ToString, reason: impl Into<String>) -> Error {
+        Error::Data {
+            path: self.path.clone(),
+            line,
+            field: field.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    fn resolve(
+        &self,
+        header: Option<&csv::StringRecord>,
+        col: &Column,
+        required: bool,
+    ) -> Result<Option<usize>> {
+        match (col, header) {
+            (Column::Number(n), _) => Ok(Some(n - 1)),
+            (Column::Name(name), Some(h)) => match h.iter().position(|f| f.trim() == name) {
+                Some(i) => Ok(Some(i)),
+                None if !required => Ok(None),
+                None => Err(self.data_err(
+                    1,
+                    format!("column \"{name}\""),
+                    format!(
+                        "no such column in the header (columns: {}); name an existing column, or use --no-header with column numbers",
+                        h.iter().collect::<Vec<_>>().join(", ")
+                    ),
+                )),
+            },
+            (Column::Name(name), None) => Err(Error::param(
+                "text_column",
+                name,
+                "without a header, columns are 1-based numbers such as 2,3",
+            )),
+        }
+    }
+
+    fn read_csv(&mut self, bytes: &[u8]) -> Result<()> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(bytes);
+        let mut records = rdr.records();
+        let header = if self.spec.has_header {
+            match records.next() {
+                Some(r) => Some(r.map_err(|e| self.csv_err(&e, &mut LineCounter::new(bytes)))?),
+                None => {
+                    return Err(Error::DataFile {
+                        path: self.path.clone(),
+                        reason: "empty file: expected a header row".into(),
+                    })
+                }
+            }
+        } else {
+            None
+        };
+        let spec = self.spec;
+        let pos = Positions {
+            text: spec
+                .text
+                .iter()
+                .map(|c| {
+                    self.resolve(header.as_ref(), c, true)
+                        .map(|p| p.unwrap_or(0))
+                })
+                .collect::<Result<_>>()?,
+            labels: spec
+                .labels
+                .iter()
+                .map(|c| {
+                    self.resolve(header.as_ref(), c, true)
+                        .map(|p| p.unwrap_or(0))
+                })
+                .collect::<Result<_>>()?,
+            id: match &spec.id {
+                Some(c) => self.resolve(header.as_ref(), c, false)?,
+                None => None,
+            },
+            group: match &spec.group {
+                Some(c) => self.resolve(header.as_ref(), c, true)?,
+                None => None,
+            },
+        };
+        if pos.id.is_some() {
+            self.out.ids = Some(Vec::new());
+        }
+        if pos.group.is_some() {
+            self.out.groups = Some(Vec::new());
+        }
+        let mut lines = LineCounter::new(bytes);
+        for rec in records {
+            let rec = rec.map_err(|e| self.csv_err(&e, &mut LineCounter::new(bytes)))?;
+            let line = lines.line_of(rec.position().map_or(0, |p| p.byte()));
+            if rec.len() == 1 && rec.get(0).is_some_and(|f| f.trim().is_empty()) {
+                continue; // a blank line
+            }
+            let field = |i: usize, col: &Column| -> Result<&str> {
+                rec.get(i).ok_or_else(|| {
+                    self.data_err(
+                        line,
+                        col,
+                        format!("missing: the row has only {} fields; check the quoting and the separator", rec.len()),
+                    )
+                })
+            };
+            let mut text = String::new();
+            for (&i, col) in pos.text.iter().zip(&spec.text) {
+                let t = field(i, col)?.trim();
+                if !t.is_empty() {
+                    if !text.is_empty() {
+                        text.push(' ');
+                    }
+                    text.push_str(t);
+                }
+            }
+            let mut labels = Vec::with_capacity(pos.labels.len());
+            for (&i, col) in pos.labels.iter().zip(&spec.labels) {
+                labels.push(field(i, col)?.trim().to_string());
+            }
+            let id = match (pos.id, &spec.id) {
+                (Some(i), Some(col)) => Some(field(i, col)?.to_string()),
+                _ => None,
+            };
+            let group = match (pos.group, &spec.group) {
+                (Some(i), Some(col)) => Some(field(i, col)?.to_string()),
+                _ => None,
+            };
+            self.push(line, text, labels, id, group)?;
+        }
+        Ok(())
+    }
+
+    fn csv_err(&self, e: &csv::Error, lines: &mut LineCounter<'_>) -> Error {
+        let line = lines.line_of(e.position().map_or(0, |p| p.byte()));
+        match e.kind() {
+            csv::ErrorKind::Utf8 { .. } => {
+                self.data_err(line, "record", "not valid UTF-8; save the file as UTF-8")
+            }
+            _ => self.data_err(line, "record", format!("malformed CSV: {e}")),
+        }
+    }
+
+    fn read_jsonl(&mut self, bytes: &[u8]) -> Result<()> {
+        let spec = self.spec;
+        let key = |c: &Column| -> Result<String> {
+            match c {
+                Column::Name(n) => Ok(n.clone()),
+                Column::Number(n) => Err(Error::param(
+                    "text_column",
+                    n,
+                    "JSONL fields are named by key, not by number; drop --no-header",
+                )),
+            }
+        };
+        let text_keys: Vec<String> = spec.text.iter().map(key).collect::<Result<_>>()?;
+        let label_keys: Vec<String> = spec.labels.iter().map(key).collect::<Result<_>>()?;
+        let id_key = spec.id.as_ref().map(key).transpose()?;
+        let group_key = spec.group.as_ref().map(key).transpose()?;
+        if group_key.is_some() {
+            self.out.groups = Some(Vec::new());
+        }
+        let mut ids_seen = false;
+        for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+            let line = i as u64 + 1;
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            if raw.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let value: serde_json::Value = serde_json::from_slice(raw)
+                .map_err(|e| self.data_err(line, "record", format!("not a JSON object: {e}")))?;
+            let Some(obj) = value.as_object() else {
+                return Err(self.data_err(line, "record", "expected a JSON object per line"));
+            };
+            let mut text = String::new();
+            for k in &text_keys {
+                match obj.get(k) {
+                    Some(serde_json::Value::String(s)) => {
+                        let s = s.trim();
+                        if !s.is_empty() {
+                            if !text.is_empty() {
+                                text.push(' ');
+                            }
+                            text.push_str(s);
+                        }
+                    }
+                    Some(serde_json::Value::Null) | None => {
+                        return Err(self.data_err(
+                            line,
+                            format!("field \"{k}\""),
+                            "missing; every record needs its text",
+                        ))
+                    }
+                    Some(_) => {
+                        return Err(self.data_err(
+                            line,
+                            format!("field \"{k}\""),
+                            "text must be a JSON string",
+                        ))
+                    }
+                }
+            }
+            let mut labels = Vec::with_capacity(label_keys.len());
+            for k in &label_keys {
+                labels.push(match obj.get(k) {
+                    Some(serde_json::Value::String(s)) => s.trim().to_string(),
+                    Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => {
+                        v.to_string()
+                    }
+                    Some(serde_json::Value::Null) | None => String::new(),
+                    Some(_) => {
+                        return Err(self.data_err(
+                            line,
+                            format!("field \"{k}\""),
+                            "a label must be a string, number or boolean",
+                        ))
+                    }
+                });
+            }
+            let id = id_key.as_ref().and_then(|k| obj.get(k)).map(|v| match v {
+                serde_json::Value::String(s) => s.clone(),
+                v => v.to_string(),
+            });
+            if id.is_some() && !ids_seen {
+                ids_seen = true;
+                self.out.ids = Some(vec![String::new(); self.out.len()]);
+            }
+            let id = if ids_seen {
+                Some(id.unwrap_or_default())
+            } else {
+                None
+            };
+            let group = match &group_key {
+                Some(k) => Some(match obj.get(k) {
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    Some(v) if !v.is_null() => v.to_string(),
+                    _ => {
+                        return Err(self.data_err(
+                            line,
+                            format!("field \"{k}\""),
+                            "missing group value",
+                        ))
+                    }
+                }),
+                None => None,
+            };
+            self.push(line, text, labels, id, group)?;
+        }
+        Ok(())
+    }
+
+    fn push(
+        &mut self,
+        line: u64,
+        text: String,
+        labels: Vec<String>,
+        id: Option<String>,
+        group: Option<String>,
+    ) -> Result<()> {
+        if text.is_empty() {
+            let cols: Vec<String> = self.spec.text.iter().map(ToString::to_string).collect();
+            return Err(self.data_err(
+                line,
+                cols.join(" + "),
+                "empty text; fill it in or remove the row",
+            ));
+        }
+        for (h, label) in labels.iter().enumerate() {
+            if label.is_empty() {
+                return Err(self.data_err(
+                    line,
+                    &self.spec.labels[h],
+                    "missing label; every row needs one label per head (or drop the head from --label-columns)",
+                ));
+            }
+        }
+        self.out.texts.push(text);
+        self.out.lines.push(line);
+        for (h, label) in labels.into_iter().enumerate() {
+            self.out.labels[h].push(label);
+        }
+        if let (Some(ids), Some(id)) = (self.out.ids.as_mut(), id) {
+            ids.push(id);
+        }
+        if let (Some(groups), Some(g)) = (self.out.groups.as_mut(), group) {
+            groups.push(g);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> DataSpec {
+        DataSpec::default()
+    }
+
+    fn csv(s: &str) -> Result<Dataset> {
+        read_bytes(Path::new("t.csv"), s.as_bytes(), DataFormat::Csv, &spec())
+    }
+
+    #[test]
+    fn reads_csv_with_bom_crlf_and_quoted_newlines() {
+        let d = csv("\u{feff}text,topic,stance\r\n\"A, b\nc\",security,neutral\r\nTalks resumed.,diplomacy,supportive\r\n").unwrap();
+        assert_eq!(d.texts, ["A, b\nc", "Talks resumed."]);
+        assert_eq!(d.lines, [2, 4]);
+        assert_eq!(d.head_names, ["topic", "stance"]);
+        assert_eq!(d.labels[1], ["neutral", "supportive"]);
+        let d = csv("text,topic,stance\n\n\nx,a,b\r\ny,a,b\n").unwrap();
+        assert_eq!(d.lines, [4, 5]);
+    }
+
+    #[test]
+    fn missing_column_names_the_header() {
+        let e = csv("text,topic\nx,security\n").unwrap_err().to_string();
+        assert!(e.contains("t.csv:1") && e.contains("\"stance\""), "{e}");
+    }
+
+    #[test]
+    fn empty_text_and_missing_label_name_the_line() {
+        let e = csv("text,topic,stance\nok,security,neutral\n  ,security,neutral\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("t.csv:3:"), "{e}");
+        let e = csv("text,topic,stance\nok,security,\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("t.csv:2: column \"stance\""), "{e}");
+        let e = csv("text,topic,stance\nok,security\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t.csv:2") && e.contains("only 2 fields"), "{e}");
+    }
+
+    #[test]
+    fn no_header_joins_numbered_text_columns() {
+        let s = DataSpec {
+            text: Column::parse_list("text_column", "2,3", false).unwrap(),
+            labels: Column::parse_list("label_columns", "1", false).unwrap(),
+            has_header: false,
+            ..spec()
+        };
+        let d = read_bytes(
+            Path::new("ag.csv"),
+            b"\"3\",\"Title\",\"Body text\"\n",
+            DataFormat::Csv,
+            &s,
+        )
+        .unwrap();
+        assert_eq!(d.texts, ["Title Body text"]);
+        assert_eq!(d.head_names, ["col1"]);
+        assert_eq!(d.labels[0], ["3"]);
+        assert!(Column::parse_list("text_column", "text", false).is_err());
+    }
+
+    #[test]
+    fn reads_jsonl_with_numeric_labels_and_ids() {
+        let s = DataSpec {
+            labels: vec![Column::Name("label".into())],
+            id: Some(Column::Name("id".into())),
+            ..spec()
+        };
+        let d = read_bytes(
+            Path::new("x.jsonl"),
+            b"{\"id\": 7, \"text\": \"a\", \"label\": 2}\n\n{\"id\": \"b\", \"text\": \"b\", \"label\": \"x\"}\n",
+            DataFormat::Jsonl,
+            &s,
+        )
+        .unwrap();
+        assert_eq!(d.labels[0], ["2", "x"]);
+        assert_eq!(d.ids.unwrap(), ["7", "b"]);
+        let e = read_bytes(
+            Path::new("x.jsonl"),
+            b"{\"text\": 1}\n",
+            DataFormat::Jsonl,
+            &s,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with("x.jsonl:1: field \"text\""),
+            "{e}"
+        );
+        let e = read_bytes(
+            Path::new("x.jsonl"),
+            b"{\"text\":\"a\",\"label\":1}\n{oops\n",
+            DataFormat::Jsonl,
+            &s,
+        )
+        .unwrap_err();
+        assert!(e.to_string().starts_with("x.jsonl:2: record"), "{e}");
+    }
+
+    #[test]
+    fn invalid_utf8_is_reported_with_line() {
+        let e = read_bytes(
+            Path::new("b.csv"),
+            b"text,topic,stance\nok,a,b\n\xff\xfe,a,b\n",
+            DataFormat::Csv,
+            &spec(),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("b.csv:3") && e.to_string().contains("UTF-8"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_extension_is_an_error() {
+        let e = read_path(Path::new("data.txt"), &spec()).unwrap_err();
+        assert!(e.to_string().contains("unknown data format"));
+    }
+}

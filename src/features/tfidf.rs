@@ -1,0 +1,344 @@
+//! TF-IDF: tokens -> sparse, normalized term weights, with scikit-learn's `TfidfVectorizer`
+//! semantics.
+//!
+//! For term `t` in document `d` with raw count `tf(t, d)`:
+//!
+//! * `tf' = 1 + ln(tf)` with `sublinear_tf`, else `tf`;
+//! * `idf(t) = ln((1 + n) / (1 + df(t))) + 1` with `smooth_idf` (default), else
+//!   `ln(n / df(t)) + 1`, where `n` is the number of training documents;
+//! * `x(t, d) = tf' · idf(t)`, then the row is divided by its L2 (default) or L1 norm.
+//!
+//! The vocabulary and the idf are frozen at fit: transforming one sentence gives the same vector
+//! as transforming it inside a batch.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::features::vocabulary::{NgramIndex, VocabularyParams, NONE};
+use crate::sparse::SparseVec;
+use crate::text::tokenize::TokenBuffer;
+
+/// Row normalization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Norm {
+    /// Divide by the Euclidean norm (default).
+    #[default]
+    L2,
+    /// Divide by the sum of absolute values.
+    L1,
+    /// Leave rows as they are.
+    None,
+}
+
+/// Term-weighting options (scikit-learn's names).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TfidfParams {
+    /// Use `1 + ln(tf)` instead of `tf`. Default `false`.
+    pub sublinear_tf: bool,
+    /// Add one to document frequencies, as if a document held every term once. Default `true`.
+    pub smooth_idf: bool,
+    /// Row normalization. Default L2.
+    pub norm: Norm,
+}
+
+impl Default for TfidfParams {
+    fn default() -> Self {
+        TfidfParams {
+            sublinear_tf: false,
+            smooth_idf: true,
+            norm: Norm::L2,
+        }
+    }
+}
+
+/// A fitted TF-IDF vectorizer: n-gram index, sorted vocabulary and frozen idf.
+#[derive(Debug, Clone)]
+pub struct TfidfVectorizer {
+    vocabulary_params: VocabularyParams,
+    params: TfidfParams,
+    index: NgramIndex,
+    /// Column of each index node, or [`NONE`].
+    column: Vec<u32>,
+    terms: Vec<String>,
+    idf: Vec<f64>,
+}
+
+fn idf_value(smooth: bool, n_docs: usize, df: u64) -> f64 {
+    let (n, df) = (n_docs as f64, df as f64);
+    if smooth {
+        ((1.0 + n) / (1.0 + df)).ln() + 1.0
+    } else {
+        (n / df).ln() + 1.0
+    }
+}
+
+impl TfidfVectorizer {
+    /// Learn the vocabulary and idf from tokenized documents and return the vectorizer with the
+    /// documents' TF-IDF rows.
+    ///
+    /// # Errors
+    /// Invalid parameters, an empty corpus, or an empty vocabulary after pruning.
+    pub fn fit_transform(
+        vocabulary_params: VocabularyParams,
+        params: TfidfParams,
+        docs: &[TokenBuffer],
+    ) -> Result<(TfidfVectorizer, Vec<SparseVec>)> {
+        vocabulary_params.check()?;
+        if docs.is_empty() {
+            return Err(Error::Untrainable(
+                "no documents to fit the vocabulary on".into(),
+            ));
+        }
+        let mut index = NgramIndex::default();
+        let range = vocabulary_params.ngram_range;
+        let doc_nodes: Vec<Vec<u32>> = docs
+            .iter()
+            .map(|d| {
+                let mut out = Vec::with_capacity(d.len() * (range.1 - range.0 + 1));
+                index.intern_doc(d, range, &mut out);
+                out
+            })
+            .collect();
+        let (nodes, terms, dfs) = vocabulary_params.select(&index, &doc_nodes)?;
+        let mut column = vec![NONE; index.n_nodes()];
+        for (col, &node) in nodes.iter().enumerate() {
+            column[node as usize] = col as u32;
+        }
+        let idf = dfs
+            .iter()
+            .map(|&df| idf_value(params.smooth_idf, docs.len(), df))
+            .collect();
+        let vectorizer = TfidfVectorizer {
+            vocabulary_params,
+            params,
+            index,
+            column,
+            terms,
+            idf,
+        };
+        let rows = doc_nodes
+            .par_iter()
+            .map_init(Vec::new, |scratch, nodes| {
+                scratch.clear();
+                scratch.extend(
+                    nodes
+                        .iter()
+                        .map(|&n| vectorizer.column[n as usize])
+                        .filter(|&c| c != NONE),
+                );
+                vectorizer.weigh(scratch)
+            })
+            .collect();
+        Ok((vectorizer, rows))
+    }
+
+    /// Rebuild a vectorizer from saved parts.
+    ///
+    /// # Errors
+    /// [`Error::BadModel`] if the terms are not sorted and unique, or lengths disagree.
+    pub fn from_parts(
+        vocabulary_params: VocabularyParams,
+        params: TfidfParams,
+        terms: Vec<String>,
+        idf: Vec<f64>,
+    ) -> Result<TfidfVectorizer> {
+        vocabulary_params
+            .check()
+            .map_err(|e| Error::BadModel(e.to_string()))?;
+        if terms.len() != idf.len() {
+            return Err(Error::BadModel(format!(
+                "{} terms but {} idf values",
+                terms.len(),
+                idf.len()
+            )));
+        }
+        if terms.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(Error::BadModel(
+                "vocabulary is not sorted and unique".into(),
+            ));
+        }
+        if terms
+            .iter()
+            .any(|t| t.is_empty() || t.split(' ').any(str::is_empty))
+        {
+            return Err(Error::BadModel("vocabulary holds an empty term".into()));
+        }
+        let (index, column) = NgramIndex::from_terms(&terms);
+        Ok(TfidfVectorizer {
+            vocabulary_params,
+            params,
+            index,
+            column,
+            terms,
+            idf,
+        })
+    }
+
+    /// Number of columns (vocabulary size).
+    pub fn n_features(&self) -> usize {
+        self.terms.len()
+    }
+
+    /// The sorted vocabulary; term `i` is column `i`.
+    pub fn terms(&self) -> &[String] {
+        &self.terms
+    }
+
+    /// The frozen idf, one per column.
+    pub fn idf(&self) -> &[f64] {
+        &self.idf
+    }
+
+    /// The vocabulary options used at fit.
+    pub fn vocabulary_params(&self) -> &VocabularyParams {
+        &self.vocabulary_params
+    }
+
+    /// The weighting options used at fit.
+    pub fn params(&self) -> &TfidfParams {
+        &self.params
+    }
+
+    /// The TF-IDF row of one tokenized document. Unknown n-grams are ignored.
+    pub fn transform(&self, tokens: &TokenBuffer, scratch: &mut Vec<u32>) -> SparseVec {
+        scratch.clear();
+        self.index
+            .lookup_doc(tokens, self.vocabulary_params.ngram_range, |node| {
+                let c = self.column[node as usize];
+                if c != NONE {
+                    scratch.push(c);
+                }
+            });
+        self.weigh(scratch)
+    }
+
+    /// Turn a list of column occurrences (any order, repeats = counts) into a weighted row.
+    fn weigh(&self, cols: &mut [u32]) -> SparseVec {
+        cols.sort_unstable();
+        let mut indices = Vec::new();
+        let mut weights: Vec<f64> = Vec::new();
+        let mut i = 0;
+        while i < cols.len() {
+            let c = cols[i];
+            let mut j = i + 1;
+            while j < cols.len() && cols[j] == c {
+                j += 1;
+            }
+            let tf = (j - i) as f64;
+            let tf = if self.params.sublinear_tf {
+                1.0 + tf.ln()
+            } else {
+                tf
+            };
+            indices.push(c);
+            weights.push(tf * self.idf[c as usize]);
+            i = j;
+        }
+        let norm = match self.params.norm {
+            Norm::L2 => weights.iter().map(|w| w * w).sum::<f64>().sqrt(),
+            Norm::L1 => weights.iter().map(|w| w.abs()).sum::<f64>(),
+            Norm::None => 1.0,
+        };
+        let scale = if norm > 0.0 { 1.0 / norm } else { 1.0 };
+        SparseVec {
+            indices,
+            values: weights.iter().map(|&w| (w * scale) as f32).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::vocabulary::DocFreq;
+    use crate::text::tokenize::{Tokenizer, TokenizerParams};
+
+    fn fit(
+        texts: &[&str],
+        vp: VocabularyParams,
+        tp: TfidfParams,
+    ) -> (TfidfVectorizer, Vec<SparseVec>) {
+        let t = Tokenizer::new(TokenizerParams::default());
+        let docs: Vec<TokenBuffer> = texts
+            .iter()
+            .map(|s| {
+                let mut b = TokenBuffer::default();
+                t.tokenize_into(s, &mut b);
+                b
+            })
+            .collect();
+        TfidfVectorizer::fit_transform(vp, tp, &docs).unwrap()
+    }
+
+    #[test]
+    fn idf_matches_formula_and_rows_are_unit_length() {
+        let (v, rows) = fit(
+            &["a b", "a c", "a"],
+            VocabularyParams {
+                ngram_range: (1, 1),
+                ..Default::default()
+            },
+            TfidfParams::default(),
+        );
+        assert_eq!(v.terms(), ["a", "b", "c"]);
+        assert!((v.idf()[0] - 1.0).abs() < 1e-12);
+        assert!((v.idf()[1] - ((4.0f64 / 2.0).ln() + 1.0)).abs() < 1e-12);
+        for r in &rows {
+            assert!((r.l2_norm() - 1.0).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn idf_is_frozen_after_fit() {
+        let texts = [
+            "the army moved",
+            "the talks resumed",
+            "the army and the talks",
+        ];
+        let (v, rows) = fit(&texts, VocabularyParams::default(), TfidfParams::default());
+        let t = Tokenizer::new(TokenizerParams::default());
+        let mut b = TokenBuffer::default();
+        t.tokenize_into(texts[2], &mut b);
+        let mut scratch = Vec::new();
+        assert_eq!(v.transform(&b, &mut scratch), rows[2]);
+        t.tokenize_into("unknown words only", &mut b);
+        assert_eq!(v.transform(&b, &mut scratch).nnz(), 0);
+    }
+
+    #[test]
+    fn from_parts_round_trip_gives_same_rows() {
+        let texts = ["a b c a", "b c d", "c d e e"];
+        let vp = VocabularyParams {
+            ngram_range: (1, 3),
+            min_df: DocFreq::Count(1),
+            ..Default::default()
+        };
+        let tp = TfidfParams {
+            sublinear_tf: true,
+            ..Default::default()
+        };
+        let (v, rows) = fit(&texts, vp.clone(), tp.clone());
+        let w = TfidfVectorizer::from_parts(vp, tp, v.terms().to_vec(), v.idf().to_vec()).unwrap();
+        let t = Tokenizer::new(TokenizerParams::default());
+        let mut b = TokenBuffer::default();
+        let mut scratch = Vec::new();
+        for (text, row) in texts.iter().zip(&rows) {
+            t.tokenize_into(text, &mut b);
+            assert_eq!(&w.transform(&b, &mut scratch), row);
+        }
+    }
+
+    #[test]
+    fn from_parts_rejects_unsorted_terms() {
+        let r = TfidfVectorizer::from_parts(
+            VocabularyParams::default(),
+            TfidfParams::default(),
+            vec!["b".into(), "a".into()],
+            vec![1.0, 1.0],
+        );
+        assert!(matches!(r, Err(Error::BadModel(_))));
+    }
+}

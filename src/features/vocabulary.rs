@@ -1,0 +1,454 @@
+//! Word n-grams and the vocabulary that numbers them.
+//!
+//! An [`NgramIndex`] interns every n-gram as a node of a trie: a unigram is a node of its own and
+//! the n-gram `w1 … wn` is the child of `w1 … wn-1` along `wn`. Looking up all n-grams of a
+//! document therefore costs one string hash per token and one integer hash per longer n-gram,
+//! with no string building. The vocabulary is the set of nodes kept after pruning (`min_df`,
+//! `max_df`, `max_features`), numbered in the sorted order of their text (`"w1 w2"`, words joined
+//! by one space), as scikit-learn numbers its columns.
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::text::tokenize::TokenBuffer;
+
+/// Marks a node that is not a column of the vocabulary, or a unigram's missing parent.
+pub const NONE: u32 = u32::MAX;
+
+/// A document-frequency bound: an absolute count of documents or a fraction of them
+/// (scikit-learn's int/float convention: `2` is a count, `0.5` and `1.0` are fractions).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DocFreq {
+    /// At least / at most this many documents.
+    Count(u64),
+    /// At least / at most this fraction of the documents, in `[0, 1]`.
+    Fraction(f64),
+}
+
+impl DocFreq {
+    /// Parse `"2"` as a count and `"0.5"` or `"1.0"` as a fraction.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParam`] for anything else, negatives, or fractions outside `[0, 1]`.
+    pub fn parse(name: &'static str, s: &str) -> Result<Self> {
+        let s = s.trim();
+        if let Ok(n) = s.parse::<u64>() {
+            return Ok(DocFreq::Count(n));
+        }
+        match s.parse::<f64>() {
+            Ok(f) if (0.0..=1.0).contains(&f) => Ok(DocFreq::Fraction(f)),
+            _ => Err(Error::param(
+                name,
+                s,
+                "expected a document count (e.g. 2) or a fraction in [0, 1] written with a point (e.g. 0.95)",
+            )),
+        }
+    }
+
+    /// The bound in documents, for a corpus of `n_docs` (fractions: `floor` for max, `ceil` for
+    /// min, as scikit-learn compares `df >= min_df * n` and `df <= max_df * n`).
+    fn as_count(self, n_docs: usize, upper: bool) -> f64 {
+        match self {
+            DocFreq::Count(c) => c as f64,
+            DocFreq::Fraction(f) => {
+                let x = f * n_docs as f64;
+                if upper {
+                    x
+                } else {
+                    x.ceil()
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for DocFreq {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DocFreq::Count(c) => write!(f, "{c}"),
+            DocFreq::Fraction(x) => write!(f, "{x:?}"),
+        }
+    }
+}
+
+/// Interned n-grams (see the module docs).
+#[derive(Debug, Clone, Default)]
+pub struct NgramIndex {
+    words: Vec<Box<str>>,
+    unigrams: FxHashMap<Box<str>, u32>,
+    links: FxHashMap<u64, u32>,
+    /// Per node: parent node (or [`NONE`] for a unigram) and word index.
+    nodes: Vec<(u32, u32)>,
+}
+
+#[inline]
+fn link_key(parent: u32, word: u32) -> u64 {
+    (u64::from(parent) << 32) | u64::from(word)
+}
+
+impl NgramIndex {
+    /// Number of interned n-grams.
+    pub fn n_nodes(&self) -> usize {
+        self.nodes.len()
+    }
+
+    fn intern_word(&mut self, w: &str) -> (u32, u32) {
+        if let Some(&node) = self.unigrams.get(w) {
+            return (node, self.nodes[node as usize].1);
+        }
+        let word = self.words.len() as u32;
+        self.words.push(w.into());
+        let node = self.nodes.len() as u32;
+        self.nodes.push((NONE, word));
+        self.unigrams.insert(w.into(), node);
+        (node, word)
+    }
+
+    fn intern_link(&mut self, parent: u32, word: u32) -> u32 {
+        let next = self.nodes.len() as u32;
+        let node = *self.links.entry(link_key(parent, word)).or_insert(next);
+        if node == next {
+            self.nodes.push((parent, word));
+        }
+        node
+    }
+
+    /// Intern every n-gram of `tokens` with `lo <= n <= hi`, appending their node ids to `out`.
+    pub fn intern_doc(
+        &mut self,
+        tokens: &TokenBuffer,
+        (lo, hi): (usize, usize),
+        out: &mut Vec<u32>,
+    ) {
+        let toks: Vec<(u32, u32)> = tokens.iter().map(|t| self.intern_word(t)).collect();
+        for i in 0..toks.len() {
+            let mut node = toks[i].0;
+            if lo <= 1 {
+                out.push(node);
+            }
+            for n in 2..=hi.min(toks.len() - i) {
+                node = self.intern_link(node, toks[i + n - 1].1);
+                if n >= lo {
+                    out.push(node);
+                }
+            }
+        }
+    }
+
+    /// Look up every n-gram of `tokens` with `lo <= n <= hi` without interning, calling `f`
+    /// with the node id of each one that exists.
+    #[inline]
+    pub fn lookup_doc(
+        &self,
+        tokens: &TokenBuffer,
+        (lo, hi): (usize, usize),
+        mut f: impl FnMut(u32),
+    ) {
+        let mut toks: Vec<Option<(u32, u32)>> = Vec::with_capacity(tokens.len());
+        toks.extend(
+            tokens
+                .iter()
+                .map(|t| self.unigrams.get(t).map(|&n| (n, self.nodes[n as usize].1))),
+        );
+        for i in 0..toks.len() {
+            let Some((mut node, _)) = toks[i] else {
+                continue;
+            };
+            if lo <= 1 {
+                f(node);
+            }
+            for n in 2..=hi.min(toks.len() - i) {
+                let Some((_, word)) = toks[i + n - 1] else {
+                    break;
+                };
+                match self.links.get(&link_key(node, word)) {
+                    Some(&next) => node = next,
+                    None => break,
+                }
+                if n >= lo {
+                    f(node);
+                }
+            }
+        }
+    }
+
+    /// The text of node `node`: its words joined by single spaces.
+    pub fn term(&self, node: u32) -> String {
+        let mut words = Vec::new();
+        let mut cur = node;
+        while cur != NONE {
+            let (parent, word) = self.nodes[cur as usize];
+            words.push(&*self.words[word as usize]);
+            cur = parent;
+        }
+        words.reverse();
+        words.join(" ")
+    }
+
+    /// Build an index holding exactly `terms` (and their prefixes); returns it with, per node, the
+    /// position of its term in `terms` or [`NONE`].
+    pub fn from_terms<S: AsRef<str>>(terms: &[S]) -> (NgramIndex, Vec<u32>) {
+        let mut index = NgramIndex::default();
+        let mut column = Vec::new();
+        for (col, term) in terms.iter().enumerate() {
+            let mut node = NONE;
+            for w in term.as_ref().split(' ') {
+                let (unigram, word) = index.intern_word(w);
+                node = if node == NONE {
+                    unigram
+                } else {
+                    index.intern_link(node, word)
+                };
+            }
+            if column.len() < index.nodes.len() {
+                column.resize(index.nodes.len(), NONE);
+            }
+            if node != NONE {
+                column[node as usize] = col as u32;
+            }
+        }
+        column.resize(index.nodes.len(), NONE);
+        (index, column)
+    }
+}
+
+/// Vocabulary pruning options (scikit-learn's names and semantics).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VocabularyParams {
+    /// Smallest and largest n-gram length. Default `(1, 2)`; `1 <= min <= max`.
+    pub ngram_range: (usize, usize),
+    /// Drop terms in fewer documents than this. Default `Count(1)`.
+    pub min_df: DocFreq,
+    /// Drop terms in more documents than this. Default `Fraction(1.0)`.
+    pub max_df: DocFreq,
+    /// Keep only this many terms, the most frequent over the corpus (ties by term). Default none.
+    pub max_features: Option<usize>,
+}
+
+impl Default for VocabularyParams {
+    fn default() -> Self {
+        VocabularyParams {
+            ngram_range: (1, 2),
+            min_df: DocFreq::Count(1),
+            max_df: DocFreq::Fraction(1.0),
+            max_features: None,
+        }
+    }
+}
+
+impl VocabularyParams {
+    /// Validate the options.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParam`] naming the first option out of range.
+    pub fn check(&self) -> Result<()> {
+        let (lo, hi) = self.ngram_range;
+        if lo < 1 || lo > hi || hi > 8 {
+            return Err(Error::param(
+                "ngram_range",
+                format!("{lo},{hi}"),
+                "expected MIN,MAX with 1 <= MIN <= MAX <= 8, e.g. 1,2",
+            ));
+        }
+        for (name, v) in [("min_df", self.min_df), ("max_df", self.max_df)] {
+            if let DocFreq::Fraction(f) = v {
+                if !(0.0..=1.0).contains(&f) {
+                    return Err(Error::param(name, f, "a fraction must lie in [0, 1]"));
+                }
+            }
+        }
+        if let (DocFreq::Fraction(a), DocFreq::Fraction(b)) = (self.min_df, self.max_df) {
+            if a > b {
+                return Err(Error::param(
+                    "min_df",
+                    a,
+                    format!("must not exceed max_df ({b})"),
+                ));
+            }
+        }
+        if let (DocFreq::Count(a), DocFreq::Count(b)) = (self.min_df, self.max_df) {
+            if a > b {
+                return Err(Error::param(
+                    "min_df",
+                    a,
+                    format!("must not exceed max_df ({b})"),
+                ));
+            }
+        }
+        if self.max_features == Some(0) {
+            return Err(Error::param("max_features", 0, "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// Choose the vocabulary from per-document node lists. Returns the kept nodes in the sorted
+    /// order of their terms, with their terms and document frequencies.
+    ///
+    /// # Errors
+    /// [`Error::Untrainable`] when the bounds contradict each other for this corpus or no term is
+    /// left after pruning.
+    pub fn select(
+        &self,
+        index: &NgramIndex,
+        docs: &[Vec<u32>],
+    ) -> Result<(Vec<u32>, Vec<String>, Vec<u64>)> {
+        let n_docs = docs.len();
+        let mut df = vec![0u64; index.n_nodes()];
+        let mut tf = vec![0u64; index.n_nodes()];
+        let mut seen = vec![u32::MAX; index.n_nodes()];
+        for (d, nodes) in docs.iter().enumerate() {
+            for &node in nodes {
+                tf[node as usize] += 1;
+                if seen[node as usize] != d as u32 {
+                    seen[node as usize] = d as u32;
+                    df[node as usize] += 1;
+                }
+            }
+        }
+        drop(seen);
+        let max_count = self.max_df.as_count(n_docs, true);
+        let min_count = self.min_df.as_count(n_docs, false);
+        if max_count < min_count {
+            return Err(Error::Untrainable(format!(
+                "max_df ({}) keeps fewer documents than min_df ({}) on {n_docs} documents; raise max_df or lower min_df",
+                self.max_df, self.min_df
+            )));
+        }
+        let mut kept: Vec<(String, u32)> = (0..index.n_nodes() as u32)
+            .filter(|&n| {
+                let d = df[n as usize] as f64;
+                d >= min_count && d <= max_count && df[n as usize] > 0
+            })
+            .map(|n| (index.term(n), n))
+            .collect();
+        kept.sort_unstable();
+        if let Some(limit) = self.max_features {
+            if kept.len() > limit {
+                // Most frequent first; a stable sort keeps alphabetical order among ties.
+                let mut order: Vec<usize> = (0..kept.len()).collect();
+                order.sort_by_key(|&i| std::cmp::Reverse(tf[kept[i].1 as usize]));
+                let mut keep = vec![false; kept.len()];
+                for &i in &order[..limit] {
+                    keep[i] = true;
+                }
+                let mut i = 0;
+                kept.retain(|_| {
+                    i += 1;
+                    keep[i - 1]
+                });
+            }
+        }
+        if kept.is_empty() {
+            return Err(Error::Untrainable(format!(
+                "after pruning, no terms remain (min_df {}, max_df {}, {n_docs} documents); lower --min-df or raise --max-df",
+                self.min_df, self.max_df
+            )));
+        }
+        let nodes: Vec<u32> = kept.iter().map(|k| k.1).collect();
+        let dfs = nodes.iter().map(|&n| df[n as usize]).collect();
+        let terms = kept.into_iter().map(|k| k.0).collect();
+        Ok((nodes, terms, dfs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::tokenize::{Tokenizer, TokenizerParams};
+
+    fn toks(t: &str) -> TokenBuffer {
+        let mut b = TokenBuffer::default();
+        Tokenizer::new(TokenizerParams::default()).tokenize_into(t, &mut b);
+        b
+    }
+
+    #[test]
+    fn interns_ngrams_and_rebuilds_terms() {
+        let mut idx = NgramIndex::default();
+        let mut out = Vec::new();
+        idx.intern_doc(&toks("a b c"), (1, 3), &mut out);
+        let terms: Vec<String> = out.iter().map(|&n| idx.term(n)).collect();
+        assert_eq!(terms, ["a", "a b", "a b c", "b", "b c", "c"]);
+        let mut out2 = Vec::new();
+        idx.intern_doc(&toks("b c"), (2, 2), &mut out2);
+        assert_eq!(idx.term(out2[0]), "b c");
+        assert_eq!(out2.len(), 1);
+    }
+
+    #[test]
+    fn from_terms_finds_the_same_ngrams() {
+        let terms = ["b c", "c", "z y x"];
+        let (idx, col) = NgramIndex::from_terms(&terms);
+        let mut found = Vec::new();
+        idx.lookup_doc(&toks("a b c z y x"), (1, 3), |n| {
+            if col[n as usize] != NONE {
+                found.push(col[n as usize]);
+            }
+        });
+        found.sort();
+        assert_eq!(found, [0, 1, 2]);
+    }
+
+    #[test]
+    fn doc_freq_parse_follows_int_float_convention() {
+        assert_eq!(DocFreq::parse("min_df", "2").unwrap(), DocFreq::Count(2));
+        assert_eq!(
+            DocFreq::parse("max_df", "1.0").unwrap(),
+            DocFreq::Fraction(1.0)
+        );
+        assert!(DocFreq::parse("max_df", "1.5").is_err());
+        assert!(DocFreq::parse("max_df", "-1").is_err());
+        assert!(DocFreq::parse("max_df", "abc").is_err());
+    }
+
+    #[test]
+    fn rejects_flipped_ngram_range() {
+        let p = VocabularyParams {
+            ngram_range: (2, 1),
+            ..Default::default()
+        };
+        assert!(matches!(
+            p.check(),
+            Err(Error::InvalidParam {
+                name: "ngram_range",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn pruning_everything_is_an_error() {
+        let mut idx = NgramIndex::default();
+        let mut d = Vec::new();
+        idx.intern_doc(&toks("a b"), (1, 1), &mut d);
+        let p = VocabularyParams {
+            min_df: DocFreq::Count(5),
+            ..Default::default()
+        };
+        assert!(matches!(p.select(&idx, &[d]), Err(Error::Untrainable(_))));
+    }
+
+    #[test]
+    fn max_features_keeps_most_frequent_ties_alphabetical() {
+        let mut idx = NgramIndex::default();
+        let docs: Vec<Vec<u32>> = ["b a c", "b d", "b c"]
+            .iter()
+            .map(|t| {
+                let mut d = Vec::new();
+                idx.intern_doc(&toks(t), (1, 1), &mut d);
+                d
+            })
+            .collect();
+        let p = VocabularyParams {
+            ngram_range: (1, 1),
+            max_features: Some(2),
+            ..Default::default()
+        };
+        let (_, terms, df) = p.select(&idx, &docs).unwrap();
+        assert_eq!(terms, ["b", "c"]);
+        assert_eq!(df, [3, 2]);
+    }
+}

@@ -1,0 +1,480 @@
+//! Multinomial logistic regression on sparse rows, fitted with L-BFGS.
+//!
+//! For `K` classes the model holds a weight matrix `W` (`n_features × K`) and an intercept `b`
+//! (`K`). The probability of class `k` for row `x` is the softmax
+//! `p_k(x) = exp(z_k) / Σ_j exp(z_j)` with `z = Wᵀx + b`.
+//!
+//! Fitting minimizes scikit-learn's objective for `LogisticRegression(C=c)` with the multinomial
+//! loss and L2 penalty:
+//!
+//! `J(W, b) = C · Σ_i s_i · (log Σ_k exp(z_ik) − z_{i,y_i}) + ½ ‖W‖²`
+//!
+//! where `s_i` is the sample weight (`1`, or `n / (K · n_{y_i})` with balanced class weights) and
+//! the intercept is not penalized. linfa-logistic minimizes the same function scaled by `1/C`
+//! (its `alpha` is `1/C`), so both reach the same minimizer; the tests check that they agree.
+//!
+//! One objective + gradient evaluation is two sparse passes, both parallel and deterministic:
+//! rows compute margins and residuals `R = C·s·(P − Y)` (chunks summed in a fixed order), then
+//! the transposed matrix gives `∇W = XᵀR + W` one feature row at a time.
+
+use std::time::Instant;
+
+use ndarray::{Array1, Array2};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::labels::LabelSet;
+use crate::model::lbfgs::{self, Settings};
+use crate::sparse::{CsrMatrix, SparseVec};
+
+/// How samples are weighted by class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ClassWeight {
+    /// Every sample weighs 1 (default).
+    #[default]
+    None,
+    /// Weigh samples by `n / (K · n_class)`, as scikit-learn's `class_weight="balanced"`.
+    Balanced,
+}
+
+/// Solver options (scikit-learn's names).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogisticParams {
+    /// Inverse regularization strength `C` (finite, > 0). Default `1.0`. linfa's `alpha` is `1/C`.
+    pub c: f64,
+    /// Maximum L-BFGS iterations (>= 1). Default `1000`.
+    pub max_iter: usize,
+    /// Stop when the largest gradient component of the loss averaged over samples falls below
+    /// `tol` (> 0), as scikit-learn's lbfgs solver does. Default `1e-4`.
+    pub tol: f64,
+    /// Class weighting. Default none.
+    pub class_weight: ClassWeight,
+}
+
+impl Default for LogisticParams {
+    fn default() -> Self {
+        LogisticParams {
+            c: 1.0,
+            max_iter: 1000,
+            tol: 1e-4,
+            class_weight: ClassWeight::None,
+        }
+    }
+}
+
+impl LogisticParams {
+    /// Validate the options.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParam`] naming the first option out of range.
+    pub fn check(&self) -> Result<()> {
+        if !(self.c.is_finite() && self.c > 0.0) {
+            return Err(Error::param("c", self.c, "must be a finite number > 0"));
+        }
+        if self.max_iter == 0 {
+            return Err(Error::param("max_iter", 0, "must be at least 1"));
+        }
+        if !(self.tol.is_finite() && self.tol > 0.0) {
+            return Err(Error::param("tol", self.tol, "must be a finite number > 0"));
+        }
+        Ok(())
+    }
+}
+
+/// What happened during a fit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitReport {
+    /// L-BFGS iterations.
+    pub n_iter: usize,
+    /// Whether the stopping criterion was met within `max_iter`.
+    pub converged: bool,
+    /// Final objective value.
+    pub objective: f64,
+    /// Wall time of the fit in seconds (not saved in model files).
+    #[serde(skip)]
+    pub seconds: f64,
+}
+
+/// A fitted multinomial logistic regression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogisticModel {
+    labels: LabelSet,
+    /// `n_features × n_classes`.
+    weights: Array2<f32>,
+    bias: Array1<f32>,
+}
+
+const ROW_CHUNK: usize = 512;
+const FEATURE_CHUNK: usize = 1024;
+
+/// Fit a model on rows `x` with class ids `y` (indices into `labels`).
+///
+/// `on_iter(iteration, objective)` is called after each iteration.
+///
+/// # Errors
+/// Invalid parameters, mismatched lengths, a class id out of range, or fewer than two classes.
+pub fn fit(
+    params: &LogisticParams,
+    x: &CsrMatrix,
+    y: &[u32],
+    labels: LabelSet,
+    on_iter: impl FnMut(usize, f64),
+) -> Result<(LogisticModel, FitReport)> {
+    params.check()?;
+    let start = Instant::now();
+    let n = x.n_rows();
+    let k = labels.len();
+    if y.len() != n {
+        return Err(Error::Untrainable(format!(
+            "{n} rows but {} labels",
+            y.len()
+        )));
+    }
+    if k < 2 {
+        return Err(Error::Untrainable(format!(
+            "only one class ({}) in the data; a classifier needs at least two",
+            labels.names().first().map_or("none", String::as_str)
+        )));
+    }
+    if y.iter().any(|&c| c as usize >= k) {
+        return Err(Error::Untrainable("a class id is out of range".into()));
+    }
+    let mut counts = vec![0usize; k];
+    for &c in y {
+        counts[c as usize] += 1;
+    }
+    let class_scale: Vec<f64> = match params.class_weight {
+        ClassWeight::None => vec![1.0; k],
+        ClassWeight::Balanced => counts
+            .iter()
+            .map(|&c| {
+                if c > 0 {
+                    n as f64 / (k as f64 * c as f64)
+                } else {
+                    0.0
+                }
+            })
+            .collect(),
+    };
+    let weight_sum: f64 = y.iter().map(|&c| class_scale[c as usize]).sum();
+    let d = x.n_cols;
+    let xt = x.transpose();
+    let objective = Objective {
+        x,
+        xt: &xt,
+        y,
+        k,
+        c: params.c,
+        class_scale: &class_scale,
+    };
+    let mut theta = vec![0.0f64; d * k + k];
+    let mut margins = vec![0.0f64; n * k];
+    // scikit-learn scales the objective by 1 / (C · Σ s_i) and stops on its gradient: same test.
+    let settings = Settings {
+        max_iter: params.max_iter,
+        gtol: params.tol * params.c * weight_sum,
+        ftol: 64.0 * f64::EPSILON,
+        memory: 10,
+    };
+    let outcome = lbfgs::minimize(
+        &mut theta,
+        settings,
+        |t, g| objective.eval(t, g, &mut margins),
+        on_iter,
+    );
+    if std::env::var_os("NEWSCLASS_DEBUG").is_some() {
+        eprintln!("debug: {outcome:?}");
+    }
+    let weights =
+        Array2::from_shape_vec((d, k), theta[..d * k].iter().map(|&v| v as f32).collect())
+            .expect("shape matches the parameter vector");
+    let bias = Array1::from_iter(theta[d * k..].iter().map(|&v| v as f32));
+    Ok((
+        LogisticModel {
+            labels,
+            weights,
+            bias,
+        },
+        FitReport {
+            n_iter: outcome.n_iter,
+            converged: outcome.converged,
+            objective: outcome.value,
+            seconds: start.elapsed().as_secs_f64(),
+        },
+    ))
+}
+
+struct Objective<'a> {
+    x: &'a CsrMatrix,
+    xt: &'a CsrMatrix,
+    y: &'a [u32],
+    k: usize,
+    c: f64,
+    class_scale: &'a [f64],
+}
+
+impl Objective<'_> {
+    /// Objective at `theta`; gradient into `grad`. `resid` is scratch of `n × k`.
+    fn eval(&self, theta: &[f64], grad: &mut [f64], resid: &mut [f64]) -> f64 {
+        let k = self.k;
+        let d = self.x.n_cols;
+        let (w, b) = theta.split_at(d * k);
+        // Pass 1: margins -> residuals, loss per chunk of rows.
+        let chunk_losses: Vec<f64> = resid
+            .par_chunks_mut(ROW_CHUNK * k)
+            .enumerate()
+            .map(|(ci, rchunk)| {
+                let mut loss = 0.0;
+                for (ri, z) in rchunk.chunks_mut(k).enumerate() {
+                    let row = ci * ROW_CHUNK + ri;
+                    z.copy_from_slice(b);
+                    let (cols, vals) = self.x.row(row);
+                    for (&j, &v) in cols.iter().zip(vals) {
+                        let wj = &w[j as usize * k..j as usize * k + k];
+                        let v = f64::from(v);
+                        for (zc, wc) in z.iter_mut().zip(wj) {
+                            *zc += v * wc;
+                        }
+                    }
+                    let max = z.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+                    let mut sum = 0.0;
+                    for zc in z.iter_mut() {
+                        *zc = (*zc - max).exp();
+                        sum += *zc;
+                    }
+                    let yi = self.y[row] as usize;
+                    let scale = self.c * self.class_scale[yi];
+                    // z now holds exp(z - max); log-loss = log(sum) - (z_y - max).
+                    loss += scale * (sum.ln() - z[yi].ln());
+                    let inv = 1.0 / sum;
+                    for (c, zc) in z.iter_mut().enumerate() {
+                        let p = *zc * inv;
+                        *zc = scale * (p - if c == yi { 1.0 } else { 0.0 });
+                    }
+                }
+                loss
+            })
+            .collect();
+        let resid: &[f64] = resid;
+        // Pass 2: ∇W = Xᵀ R + W, feature rows in parallel.
+        let (gw, gb) = grad.split_at_mut(d * k);
+        gw.par_chunks_mut(FEATURE_CHUNK * k)
+            .zip(w.par_chunks(FEATURE_CHUNK * k))
+            .enumerate()
+            .for_each(|(ci, (gchunk, wchunk))| {
+                gchunk.copy_from_slice(wchunk);
+                for (fi, gj) in gchunk.chunks_mut(k).enumerate() {
+                    let (rows, vals) = self.xt.row(ci * FEATURE_CHUNK + fi);
+                    for (&i, &v) in rows.iter().zip(vals) {
+                        let ri = &resid[i as usize * k..i as usize * k + k];
+                        let v = f64::from(v);
+                        for (gc, rc) in gj.iter_mut().zip(ri) {
+                            *gc += v * rc;
+                        }
+                    }
+                }
+            });
+        gb.fill(0.0);
+        for r in resid.chunks(k) {
+            for (g, v) in gb.iter_mut().zip(r) {
+                *g += v;
+            }
+        }
+        let penalty = 0.5 * w.iter().map(|v| v * v).sum::<f64>();
+        chunk_losses.iter().sum::<f64>() + penalty
+    }
+}
+
+impl LogisticModel {
+    /// Rebuild a model from saved parts.
+    ///
+    /// # Errors
+    /// [`Error::BadModel`] if the shapes disagree with the label set.
+    pub fn from_parts(labels: LabelSet, weights: Array2<f32>, bias: Array1<f32>) -> Result<Self> {
+        if weights.ncols() != labels.len() || bias.len() != labels.len() {
+            return Err(Error::BadModel(format!(
+                "weights for {} classes and bias for {} but {} labels",
+                weights.ncols(),
+                bias.len(),
+                labels.len()
+            )));
+        }
+        Ok(LogisticModel {
+            labels,
+            weights,
+            bias,
+        })
+    }
+
+    /// The classes, in column order of the probabilities.
+    pub fn labels(&self) -> &LabelSet {
+        &self.labels
+    }
+
+    /// Weights, `n_features × n_classes` (scikit-learn's `coef_` transposed).
+    pub fn weights(&self) -> &Array2<f32> {
+        &self.weights
+    }
+
+    /// Intercepts, one per class.
+    pub fn bias(&self) -> &Array1<f32> {
+        &self.bias
+    }
+
+    /// Number of input features.
+    pub fn n_features(&self) -> usize {
+        self.weights.nrows()
+    }
+
+    /// Class probabilities of one row into `out` (length `n_classes`). Columns beyond
+    /// `n_features` are ignored.
+    pub fn predict_proba_into(&self, x: &SparseVec, out: &mut [f32]) {
+        let k = self.labels.len();
+        let w = self
+            .weights
+            .as_slice()
+            .expect("weights are stored in standard layout");
+        out.copy_from_slice(self.bias.as_slice().expect("bias is contiguous"));
+        for (&j, &v) in x.indices.iter().zip(&x.values) {
+            if let Some(wj) = w.get(j as usize * k..j as usize * k + k) {
+                for (o, wc) in out.iter_mut().zip(wj) {
+                    *o += v * wc;
+                }
+            }
+        }
+        let max = out.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        let mut sum = 0.0;
+        for o in out.iter_mut() {
+            *o = (*o - max).exp();
+            sum += *o;
+        }
+        for o in out.iter_mut() {
+            *o /= sum;
+        }
+    }
+
+    /// Class probabilities of one row.
+    pub fn predict_proba(&self, x: &SparseVec) -> Vec<f32> {
+        let mut out = vec![0.0; self.labels.len()];
+        self.predict_proba_into(x, &mut out);
+        out
+    }
+
+    /// Most probable class id of one row (ties go to the lower id).
+    pub fn predict(&self, x: &SparseVec) -> usize {
+        argmax(&self.predict_proba(x))
+    }
+}
+
+/// Index of the largest value (the first one on ties).
+pub fn argmax(p: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &v) in p.iter().enumerate() {
+        if v > p[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toy() -> (CsrMatrix, Vec<u32>) {
+        let rows: Vec<SparseVec> = (0..60)
+            .map(|i| {
+                let c = i % 3;
+                SparseVec {
+                    indices: vec![c as u32, 3 + (i % 5) as u32],
+                    values: vec![1.0, 0.5],
+                }
+            })
+            .collect();
+        let y = (0..60).map(|i| (i % 3) as u32).collect();
+        (CsrMatrix::from_rows(&rows, 8), y)
+    }
+
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let (x, y) = toy();
+        let xt = x.transpose();
+        let scale = [1.0, 2.0, 0.5];
+        let obj = Objective {
+            x: &x,
+            xt: &xt,
+            y: &y,
+            k: 3,
+            c: 0.7,
+            class_scale: &scale,
+        };
+        let n = 8 * 3 + 3;
+        let theta: Vec<f64> = (0..n)
+            .map(|i| ((i * 37 % 11) as f64 - 5.0) / 10.0)
+            .collect();
+        let mut g = vec![0.0; n];
+        let mut scratch = vec![0.0; 60 * 3];
+        obj.eval(&theta, &mut g, &mut scratch);
+        for i in 0..n {
+            let mut tp = theta.clone();
+            let mut tm = theta.clone();
+            tp[i] += 1e-6;
+            tm[i] -= 1e-6;
+            let mut tmp = vec![0.0; n];
+            let fd = (obj.eval(&tp, &mut tmp, &mut scratch)
+                - obj.eval(&tm, &mut tmp, &mut scratch))
+                / 2e-6;
+            assert!(
+                (fd - g[i]).abs() < 1e-4 * (1.0 + fd.abs()),
+                "{i}: {fd} vs {}",
+                g[i]
+            );
+        }
+    }
+
+    #[test]
+    fn fits_separable_toy_and_probabilities_sum_to_one() {
+        let (x, y) = toy();
+        let labels = LabelSet::from_labels(["a", "b", "c"]);
+        let (m, report) = fit(&LogisticParams::default(), &x, &y, labels, |_, _| {}).unwrap();
+        assert!(report.converged);
+        for (r, &yr) in y.iter().enumerate() {
+            let (i, v) = x.row(r);
+            let row = SparseVec {
+                indices: i.to_vec(),
+                values: v.to_vec(),
+            };
+            let p = m.predict_proba(&row);
+            assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+            assert_eq!(m.predict(&row), yr as usize);
+        }
+    }
+
+    #[test]
+    fn single_class_is_an_error() {
+        let (x, _) = toy();
+        let y = vec![0u32; 60];
+        let labels = LabelSet::from_labels(["only"]);
+        assert!(matches!(
+            fit(&LogisticParams::default(), &x, &y, labels, |_, _| {}),
+            Err(Error::Untrainable(_))
+        ));
+    }
+
+    #[test]
+    fn rejects_non_positive_c_and_nan() {
+        for c in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            let p = LogisticParams {
+                c,
+                ..Default::default()
+            };
+            assert!(matches!(
+                p.check(),
+                Err(Error::InvalidParam { name: "c", .. })
+            ));
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Text stages: sentence splitting and tokenization.
+
+pub mod sentences;
+pub mod tokenize;
