@@ -123,61 +123,17 @@ pub fn fit(
     labels: LabelSet,
     on_iter: impl FnMut(usize, f64),
 ) -> Result<(LogisticModel, FitReport)> {
-    params.check()?;
     let start = Instant::now();
-    let n = x.n_rows();
-    let k = labels.len();
-    if y.len() != n {
-        return Err(Error::Untrainable(format!(
-            "{n} rows but {} labels",
-            y.len()
-        )));
-    }
-    if k < 2 {
-        return Err(Error::Untrainable(format!(
-            "only one class ({}) in the data; a classifier needs at least two",
-            labels.names().first().map_or("none", String::as_str)
-        )));
-    }
-    if y.iter().any(|&c| c as usize >= k) {
-        return Err(Error::Untrainable("a class id is out of range".into()));
-    }
-    let mut counts = vec![0usize; k];
-    for &c in y {
-        counts[c as usize] += 1;
-    }
-    let class_scale: Vec<f64> = match params.class_weight {
-        ClassWeight::None => vec![1.0; k],
-        ClassWeight::Balanced => counts
-            .iter()
-            .map(|&c| {
-                if c > 0 {
-                    n as f64 / (k as f64 * c as f64)
-                } else {
-                    0.0
-                }
-            })
-            .collect(),
-    };
-    let weight_sum: f64 = y.iter().map(|&c| class_scale[c as usize]).sum();
-    let d = x.n_cols;
-    let xt = x.transpose();
-    let objective = Objective {
-        x,
-        xt: &xt,
-        y,
-        k,
-        c: params.c,
-        class_scale: &class_scale,
-    };
+    let objective = Objective::new(params, x, y, labels.len())?;
+    let (n, d, k) = (x.n_rows(), x.n_cols, labels.len());
     let mut theta = vec![0.0f64; d * k + k];
     let mut margins = vec![0.0f64; n * k];
     // scikit-learn scales the objective by 1 / (C · Σ s_i) and stops on its gradient: same test.
     let settings = Settings {
         max_iter: params.max_iter,
-        gtol: params.tol * params.c * weight_sum,
+        gtol: params.tol * params.c * objective.weight_sum(),
         ftol: 64.0 * f64::EPSILON,
-        memory: 10,
+        memory: 7,
     };
     let outcome = lbfgs::minimize(
         &mut theta,
@@ -185,9 +141,6 @@ pub fn fit(
         |t, g| objective.eval(t, g, &mut margins),
         on_iter,
     );
-    if std::env::var_os("NEWSCLASS_DEBUG").is_some() {
-        eprintln!("debug: {outcome:?}");
-    }
     let weights =
         Array2::from_shape_vec((d, k), theta[..d * k].iter().map(|&v| v as f32).collect())
             .expect("shape matches the parameter vector");
@@ -207,18 +160,92 @@ pub fn fit(
     ))
 }
 
-struct Objective<'a> {
+/// The fitting objective `J(W, b)` (see the module docs) over fixed data, with its gradient.
+///
+/// Public so that benchmarks and tests can time and check one evaluation; [`fit`] uses it.
+/// Parameters are laid out as `W` row-major (`n_features × n_classes`) followed by `b`.
+pub struct Objective<'a> {
     x: &'a CsrMatrix,
-    xt: &'a CsrMatrix,
+    xt: CsrMatrix,
     y: &'a [u32],
     k: usize,
     c: f64,
-    class_scale: &'a [f64],
+    class_scale: Vec<f64>,
 }
 
-impl Objective<'_> {
-    /// Objective at `theta`; gradient into `grad`. `resid` is scratch of `n × k`.
-    fn eval(&self, theta: &[f64], grad: &mut [f64], resid: &mut [f64]) -> f64 {
+impl<'a> Objective<'a> {
+    /// Prepare the objective for rows `x`, class ids `y` and `n_classes` classes.
+    ///
+    /// # Errors
+    /// Invalid parameters, mismatched lengths, a class id out of range, or fewer than two classes.
+    pub fn new(
+        params: &LogisticParams,
+        x: &'a CsrMatrix,
+        y: &'a [u32],
+        n_classes: usize,
+    ) -> Result<Self> {
+        params.check()?;
+        let n = x.n_rows();
+        let k = n_classes;
+        if y.len() != n {
+            return Err(Error::Untrainable(format!(
+                "{n} rows but {} labels",
+                y.len()
+            )));
+        }
+        if k < 2 {
+            return Err(Error::Untrainable(
+                "only one class in the data; a classifier needs at least two".into(),
+            ));
+        }
+        if y.iter().any(|&c| c as usize >= k) {
+            return Err(Error::Untrainable("a class id is out of range".into()));
+        }
+        let mut counts = vec![0usize; k];
+        for &c in y {
+            counts[c as usize] += 1;
+        }
+        let class_scale = match params.class_weight {
+            ClassWeight::None => vec![1.0; k],
+            ClassWeight::Balanced => counts
+                .iter()
+                .map(|&c| {
+                    if c > 0 {
+                        n as f64 / (k as f64 * c as f64)
+                    } else {
+                        0.0
+                    }
+                })
+                .collect(),
+        };
+        Ok(Objective {
+            x,
+            xt: x.transpose(),
+            y,
+            k,
+            c: params.c,
+            class_scale,
+        })
+    }
+
+    /// Number of parameters: `n_features × n_classes + n_classes`.
+    pub fn n_params(&self) -> usize {
+        self.x.n_cols * self.k + self.k
+    }
+
+    /// Length of the scratch buffer [`Objective::eval`] needs: `n_rows × n_classes`.
+    pub fn scratch_len(&self) -> usize {
+        self.x.n_rows() * self.k
+    }
+
+    /// Sum of the sample weights.
+    pub fn weight_sum(&self) -> f64 {
+        self.y.iter().map(|&c| self.class_scale[c as usize]).sum()
+    }
+
+    /// The objective at `theta`, writing its gradient into `grad`; `resid` is scratch of
+    /// [`Objective::scratch_len`] values.
+    pub fn eval(&self, theta: &[f64], grad: &mut [f64], resid: &mut [f64]) -> f64 {
         let k = self.k;
         let d = self.x.n_cols;
         let (w, b) = theta.split_at(d * k);
@@ -405,11 +432,11 @@ mod tests {
         let scale = [1.0, 2.0, 0.5];
         let obj = Objective {
             x: &x,
-            xt: &xt,
+            xt,
             y: &y,
             k: 3,
             c: 0.7,
-            class_scale: &scale,
+            class_scale: scale.to_vec(),
         };
         let n = 8 * 3 + 3;
         let theta: Vec<f64> = (0..n)
