@@ -188,7 +188,12 @@ impl Dataset {
 /// I/O errors, an unknown format, missing columns, empty texts, missing labels, malformed
 /// records: each names the file, and the line and column where it applies.
 pub fn read_path(path: &Path, spec: &DataSpec) -> Result<Dataset> {
-    let format = match spec.format.or_else(|| DataFormat::from_path(path)) {
+    let stdin = path.as_os_str() == "-";
+    let format = match spec
+        .format
+        .or_else(|| DataFormat::from_path(path))
+        .or(stdin.then_some(DataFormat::Csv))
+    {
         Some(f) => f,
         None => return Err(Error::DataFile {
             path: path.to_path_buf(),
@@ -226,8 +231,21 @@ pub fn read_bytes(
             "name at least one text column",
         ));
     }
+    let heads: Vec<String> = spec.labels.iter().map(Column::head_name).collect();
+    if let Some((_, dup)) = heads
+        .iter()
+        .enumerate()
+        .find(|(i, h)| heads[..*i].contains(h))
+    {
+        return Err(Error::param(
+            "label_columns",
+            dup,
+            "names the same column twice; list each label column once",
+        ));
+    }
     let mut reader = RowReader {
         path: path.to_path_buf(),
+        jsonl: format == DataFormat::Jsonl,
         spec,
         out: Dataset {
             path: path.to_path_buf(),
@@ -251,6 +269,8 @@ pub fn read_bytes(
 
 struct RowReader<'a> {
     path: PathBuf,
+    /// JSONL names fields, CSV names columns (for messages).
+    jsonl: bool,
     spec: &'a DataSpec,
     out: Dataset,
 }
@@ -405,7 +425,11 @@ impl RowReader<'_> {
                     self.data_err(
                         line,
                         col,
-                        format!("missing: the row has only {} fields; check the quoting and the separator", rec.len()),
+                        format!(
+                            "missing: the row has only {} field{}; check the quoting and the separator",
+                            rec.len(),
+                            if rec.len() == 1 { "" } else { "s" }
+                        ),
                     )
                 })
             };
@@ -572,9 +596,15 @@ impl RowReader<'_> {
         }
         for (h, label) in labels.iter().enumerate() {
             if label.is_empty() {
+                let col = self.spec.labels[h].to_string();
+                let col = if self.jsonl {
+                    col.replace("column ", "field ")
+                } else {
+                    col
+                };
                 return Err(self.data_err(
                     line,
-                    &self.spec.labels[h],
+                    col,
                     "missing label; every row needs one label per head (or drop the head from --label-columns)",
                 ));
             }

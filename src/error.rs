@@ -10,7 +10,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// A hyperparameter or option is out of its valid range.
-    #[error("invalid value {value} for `{name}`: {reason}")]
+    #[error("invalid value {value} for `--{}`: {reason}", name.replace('_', "-"))]
     InvalidParam {
         /// The parameter's name (the CLI flag without dashes, e.g. `min_df`).
         name: &'static str,

@@ -101,28 +101,18 @@ pub struct ModelArgs {
     /// Keep punctuation tokens as features.
     #[arg(long, help_heading = "Tokenizer")]
     pub keep_punctuation: bool,
-    /// Drop terms in fewer documents than this: a count (2) or a fraction (0.01).
-    #[arg(
-        long,
-        value_name = "N|F",
-        default_value = "1",
-        help_heading = "Features"
-    )]
-    pub min_df: String,
     /// Drop terms in more documents than this: a count (500) or a fraction (0.95).
     #[arg(
         long,
         value_name = "N|F",
         default_value = "1.0",
+        allow_negative_numbers = true,
         help_heading = "Features"
     )]
     pub max_df: String,
     /// Keep only the N most frequent terms.
     #[arg(long, value_name = "N", help_heading = "Features")]
     pub max_features: Option<usize>,
-    /// Use 1 + ln(tf) instead of raw term counts.
-    #[arg(long, help_heading = "Features")]
-    pub sublinear_tf: bool,
     /// Do not smooth idf (ln(n/df) + 1 instead of ln((1+n)/(1+df)) + 1).
     #[arg(long, help_heading = "Features")]
     pub no_smooth_idf: bool,

@@ -32,7 +32,13 @@ pub struct Args {
     #[arg(long, value_name = "COL")]
     group_column: Option<String>,
     /// Grid: values of C, comma-separated.
-    #[arg(long, value_name = "LIST", default_value = "1", help_heading = "Grid")]
+    #[arg(
+        long,
+        value_name = "LIST",
+        default_value = "1",
+        allow_negative_numbers = true,
+        help_heading = "Grid"
+    )]
     c: String,
     /// Grid: n-gram ranges, colon-separated (1,1:1,2).
     #[arg(
@@ -94,6 +100,31 @@ fn describe(p: &PipelineParams) -> String {
         p.vocabulary.min_df,
         p.tfidf.sublinear_tf
     )
+}
+
+/// The options that are fixed across the grid, when they differ from the defaults.
+fn fixed_options(p: &PipelineParams) -> String {
+    let d = PipelineParams::default();
+    let mut v = Vec::new();
+    if p.logistic.class_weight != d.logistic.class_weight {
+        v.push(format!("class_weight={:?}", p.logistic.class_weight).to_lowercase());
+    }
+    if p.tokenizer != d.tokenizer {
+        v.push(format!("{:?}", p.tokenizer));
+    }
+    if p.vocabulary.max_df != d.vocabulary.max_df {
+        v.push(format!("max_df={}", p.vocabulary.max_df));
+    }
+    if let Some(m) = p.vocabulary.max_features {
+        v.push(format!("max_features={m}"));
+    }
+    if p.tfidf.norm != d.tfidf.norm || p.tfidf.smooth_idf != d.tfidf.smooth_idf {
+        v.push(format!(
+            "norm={:?} smooth_idf={}",
+            p.tfidf.norm, p.tfidf.smooth_idf
+        ));
+    }
+    v.join(" ")
 }
 
 pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
@@ -198,6 +229,10 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
                     .map(|g| format!(", grouped by {g}"))
                     .unwrap_or_default()
             )?;
+            let fixed = fixed_options(&grid[0]);
+            if !fixed.is_empty() {
+                writeln!(out, "fixed options: {fixed}")?;
+            }
             write!(out, "{:<46}", "setting")?;
             for h in &heads {
                 write!(

@@ -28,7 +28,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .ok_or_else(|| usage("no --model given and this build has no default model"))?
             .to_vec(),
     };
-    let (mut header, _): (Header, _) = read_header(&bytes)?;
+    let source = a.model.as_ref().map_or_else(
+        || "the embedded default model".to_string(),
+        |p| p.display().to_string(),
+    );
+    let (mut header, _): (Header, _) =
+        read_header(&bytes).with_context(|| format!("loading model {source}"))?;
     let mut out = std::io::stdout().lock();
     if a.tokenizer_json {
         serde_json::to_writer_pretty(&mut out, &header.tokenizer)?;

@@ -29,14 +29,32 @@ pub struct Args {
         help_heading = "Features"
     )]
     ngram_range: String,
+    /// Drop terms in fewer documents than this: a count (2) or a fraction (0.01).
+    #[arg(
+        long,
+        value_name = "N|F",
+        default_value = "1",
+        allow_negative_numbers = true,
+        help_heading = "Features"
+    )]
+    min_df: String,
+    /// Use 1 + ln(tf) instead of raw term counts.
+    #[arg(long, help_heading = "Features")]
+    sublinear_tf: bool,
     /// Inverse regularization strength (scikit-learn's C; linfa's alpha = 1/C).
-    #[arg(long, value_name = "F", default_value_t = 1.0, help_heading = "Solver")]
+    #[arg(
+        long,
+        value_name = "F",
+        default_value_t = 1.0,
+        allow_negative_numbers = true,
+        help_heading = "Solver"
+    )]
     c: f64,
     #[command(flatten)]
     model_args: ModelArgs,
     /// Hold out this fraction of the rows (of the groups, with --group-column), report accuracy
     /// and macro-F1 on them, and train the saved model on the rest.
-    #[arg(long, value_name = "F")]
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
     validation_split: Option<f64>,
     /// Keep rows with the same value of this column on one side of --validation-split.
     #[arg(long, value_name = "COL")]
@@ -47,8 +65,8 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
     // Check every parameter before reading any data.
     let params = a.model_args.params(
         parse_ngram_range(&a.ngram_range)?,
-        &a.model_args.min_df,
-        a.model_args.sublinear_tf,
+        &a.min_df,
+        a.sublinear_tf,
         a.c,
     )?;
     if let Some(f) = a.validation_split {

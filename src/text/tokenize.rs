@@ -13,8 +13,10 @@
 //! tokens = [t for t, _ in tok.pre_tokenizer.pre_tokenize_str(norm)]
 //! ```
 //!
-//! After the pipeline, punctuation-only tokens are dropped unless `keep_punctuation` is set (the
-//! equivalent of scikit-learn's default `token_pattern`, which keeps only word characters).
+//! After the pipeline, tokens that do not start with a letter, digit or `_` (punctuation runs, and
+//! stray marks such as an emoji's variation selector) are dropped unless `keep_punctuation` is
+//! set: in Python, `re.match(r"\w", token)`. Unlike scikit-learn's default `token_pattern`,
+//! one-character words are kept.
 //!
 //! **Fast path.** The `tokenizers` pipeline runs at roughly 10 MB/s. For input that is pure ASCII,
 //! NFKC/NFKD and accent stripping are the identity and `\w`/`\s` reduce to small byte classes, so
@@ -23,7 +25,6 @@
 //! `tests/` check that both paths agree on the project's corpora and on adversarial Unicode.
 
 use std::str::FromStr;
-use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 use tokenizers::models::wordlevel::WordLevel;
@@ -107,8 +108,18 @@ pub struct Tokenizer {
     inner: tokenizers::Tokenizer,
 }
 
-static STARTS_WITH_WORD: LazyLock<regex::Regex> =
-    LazyLock::new(|| regex::Regex::new(r"^\w").expect("static regex"));
+/// Whether a token counts as a word: its first character is alphanumeric or `_` (Python's `\w`).
+/// Tokens of the `\w+` alternative that start with a combining mark or a joiner (an emoji's
+/// variation selector, for instance) are dropped with the punctuation.
+fn starts_with_word_char(token: &str) -> bool {
+    use unicode_categories::UnicodeCategories;
+    // Rust's `is_alphanumeric` follows the Alphabetic property, which includes some spacing
+    // marks (Mc); Python's `isalnum` takes letters and numbers only, so marks are excluded.
+    token
+        .chars()
+        .next()
+        .is_some_and(|c| c == '_' || (c.is_alphanumeric() && !c.is_mark()))
+}
 
 impl Tokenizer {
     /// Build the tokenizer for `params`.
@@ -203,7 +214,7 @@ impl Tokenizer {
             }
         }
         for (token, _, _) in pretok.get_splits(OffsetReferential::Normalized, OffsetType::Byte) {
-            if self.params.keep_punctuation || STARTS_WITH_WORD.is_match(token) {
+            if self.params.keep_punctuation || starts_with_word_char(token) {
                 out.push(token);
             }
         }

@@ -1,0 +1,10 @@
+//! End-to-end tests of the `newsclass` command line: every test runs the real binary in its own
+//! temporary directory, on the small data files under `tests/fixtures/cli/`.
+
+mod cv;
+mod errors;
+mod eval;
+mod predict;
+mod robustness;
+mod train;
+mod util;
