@@ -133,7 +133,7 @@ pub fn fit(
         max_iter: params.max_iter,
         gtol: params.tol * params.c * objective.weight_sum(),
         ftol: 64.0 * f64::EPSILON,
-        memory: 7,
+        memory: 10,
     };
     let outcome = lbfgs::minimize(
         &mut theta,
@@ -259,13 +259,7 @@ impl<'a> Objective<'a> {
                     let row = ci * ROW_CHUNK + ri;
                     z.copy_from_slice(b);
                     let (cols, vals) = self.x.row(row);
-                    for (&j, &v) in cols.iter().zip(vals) {
-                        let wj = &w[j as usize * k..j as usize * k + k];
-                        let v = f64::from(v);
-                        for (zc, wc) in z.iter_mut().zip(wj) {
-                            *zc += v * wc;
-                        }
-                    }
+                    gather_axpy(z, cols, vals, w);
                     let max = z.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
                     let mut sum = 0.0;
                     for zc in z.iter_mut() {
@@ -295,13 +289,7 @@ impl<'a> Objective<'a> {
                 gchunk.copy_from_slice(wchunk);
                 for (fi, gj) in gchunk.chunks_mut(k).enumerate() {
                     let (rows, vals) = self.xt.row(ci * FEATURE_CHUNK + fi);
-                    for (&i, &v) in rows.iter().zip(vals) {
-                        let ri = &resid[i as usize * k..i as usize * k + k];
-                        let v = f64::from(v);
-                        for (gc, rc) in gj.iter_mut().zip(ri) {
-                            *gc += v * rc;
-                        }
-                    }
+                    gather_axpy(gj, rows, vals, resid);
                 }
             });
         gb.fill(0.0);
@@ -313,6 +301,47 @@ impl<'a> Objective<'a> {
         let penalty = 0.5 * w.iter().map(|v| v * v).sum::<f64>();
         chunk_losses.iter().sum::<f64>() + penalty
     }
+}
+
+/// `acc += Σ_e vals[e] · table[idx[e]·K .. idx[e]·K + K]` with `K = acc.len()`: the inner loop
+/// of both gradient passes. Small class counts get a copy specialized at compile time, whose
+/// fixed-length accumulator stays in registers.
+#[inline]
+fn gather_axpy(acc: &mut [f64], idx: &[u32], vals: &[f32], table: &[f64]) {
+    match acc.len() {
+        2 => gather_axpy_fixed::<2>(acc, idx, vals, table),
+        3 => gather_axpy_fixed::<3>(acc, idx, vals, table),
+        4 => gather_axpy_fixed::<4>(acc, idx, vals, table),
+        5 => gather_axpy_fixed::<5>(acc, idx, vals, table),
+        6 => gather_axpy_fixed::<6>(acc, idx, vals, table),
+        8 => gather_axpy_fixed::<8>(acc, idx, vals, table),
+        k => {
+            for (&i, &v) in idx.iter().zip(vals) {
+                let row = &table[i as usize * k..i as usize * k + k];
+                let v = f64::from(v);
+                for (a, t) in acc.iter_mut().zip(row) {
+                    *a += v * t;
+                }
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn gather_axpy_fixed<const K: usize>(acc: &mut [f64], idx: &[u32], vals: &[f32], table: &[f64]) {
+    let mut sum = [0.0f64; K];
+    sum.copy_from_slice(acc);
+    for (&i, &v) in idx.iter().zip(vals) {
+        let start = i as usize * K;
+        let row: &[f64; K] = table[start..start + K]
+            .try_into()
+            .expect("a slice of length K");
+        let v = f64::from(v);
+        for c in 0..K {
+            sum[c] += v * row[c];
+        }
+    }
+    acc.copy_from_slice(&sum);
 }
 
 impl LogisticModel {
