@@ -103,10 +103,14 @@ impl TfidfVectorizer {
             })
             .collect();
         let (nodes, terms, dfs) = vocabulary_params.select(&index, &doc_nodes)?;
-        let mut column = vec![NONE; index.n_nodes()];
+        // Map the full index (every n-gram seen) to columns, then replace it by a compact index of
+        // the kept terms only: the full one is much larger and is not needed after this point.
+        let mut full_column = vec![NONE; index.n_nodes()];
         for (col, &node) in nodes.iter().enumerate() {
-            column[node as usize] = col as u32;
+            full_column[node as usize] = col as u32;
         }
+        drop(index);
+        let (index, column) = NgramIndex::from_terms(&terms);
         let idf = dfs
             .iter()
             .map(|&df| idf_value(params.smooth_idf, docs.len(), df))
@@ -126,7 +130,7 @@ impl TfidfVectorizer {
                 scratch.extend(
                     nodes
                         .iter()
-                        .map(|&n| vectorizer.column[n as usize])
+                        .map(|&n| full_column[n as usize])
                         .filter(|&c| c != NONE),
                 );
                 vectorizer.weigh(scratch)

@@ -182,7 +182,11 @@ impl Tokenizer {
 
     /// Tokenize `text` into `out` (cleared first), using the ASCII fast path when possible.
     pub fn tokenize_into(&self, text: &str, out: &mut TokenBuffer) {
-        if text.is_ascii() {
+        if text.is_ascii()
+            || text
+                .chars()
+                .all(|c| c.is_ascii() || is_stable_punctuation(c))
+        {
             self.tokenize_ascii(text, out);
         } else {
             self.tokenize_reference(text, out);
@@ -222,11 +226,9 @@ impl Tokenizer {
 
     fn tokenize_ascii(&self, text: &str, out: &mut TokenBuffer) {
         out.clear();
+        out.text.push_str(text);
         if self.params.lowercase {
-            out.text
-                .extend(text.bytes().map(|b| char::from(b.to_ascii_lowercase())));
-        } else {
-            out.text.push_str(text);
+            out.text.make_ascii_lowercase();
         }
         let bytes = out.text.as_bytes();
         let n = bytes.len();
@@ -257,6 +259,8 @@ enum AsciiClass {
 }
 
 /// `\w` and `\s` of the `regex` crate restricted to ASCII: `[0-9A-Za-z_]` and `[\t\n\v\f\r ]`.
+/// Every byte of a multi-byte character is `Punct`: the fast path only sees multi-byte characters
+/// that are punctuation (see [`is_stable_punctuation`]).
 #[inline]
 fn ascii_class(b: u8) -> AsciiClass {
     match b {
@@ -264,6 +268,25 @@ fn ascii_class(b: u8) -> AsciiClass {
         b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' => AsciiClass::Space,
         _ => AsciiClass::Punct,
     }
+}
+
+/// Non-ASCII punctuation that news text is full of and that the fast path may treat like ASCII
+/// punctuation: each is left unchanged by NFKC, NFKD, accent stripping and lowercasing, has no
+/// combining behaviour, and is neither `\w` nor `\s` (curly quotes, guillemets, en and em dashes).
+/// `…` is not here: NFKC rewrites it to `...`.
+#[inline]
+fn is_stable_punctuation(c: char) -> bool {
+    matches!(
+        c,
+        '\u{2018}'
+            | '\u{2019}'
+            | '\u{201C}'
+            | '\u{201D}'
+            | '\u{2013}'
+            | '\u{2014}'
+            | '\u{00AB}'
+            | '\u{00BB}'
+    )
 }
 
 #[cfg(test)]
@@ -320,6 +343,9 @@ mod tests {
             "weird ~`!@#$%^&*()-+=[]{}|\\:;\"'<>,.?/ punctuation",
             "\x00\x01\x1f control \x7f chars",
             "ALL CAPS HEADLINE WITHOUT PERIOD",
+            "\u{201C}The next months are critical,\u{201D} said an official \u{2014} who asked",
+            "Kyiv\u{2019}s \u{2018}red lines\u{2019} \u{2013} \u{00AB}non\u{00BB}.\u{201D}\u{2019}",
+            "mixed \u{201C}quotes\u{201D} and caf\u{e9} go the slow way \u{2026}",
         ];
         for params in all_params() {
             let t = Tokenizer::new(params.clone());
