@@ -144,14 +144,14 @@ impl History {
         self.yy[j] = yy;
     }
 
-    /// `d = −H·g` by the two-loop recursion, with fused passes.
-    fn direction(&self, g: &[f64], d: &mut [f64], alpha: &mut [f64]) {
+    /// `d = −H·g` by the two-loop recursion, with fused passes; returns the slope `gᵀd`.
+    fn direction(&self, g: &[f64], d: &mut [f64], alpha: &mut [f64]) -> f64 {
         d.copy_from_slice(g);
         let k = self.len();
         if k == 0 {
             let scale = 1.0 / dot(g, g).sqrt().max(1e-12);
             d.par_iter_mut().for_each(|v| *v *= -scale);
-            return;
+            return dot(g, d);
         }
         // Loop 1, newest to oldest: alpha_i = rho_i s_iᵀq; q -= alpha_i y_i.
         let mut prev: Option<usize> = None;
@@ -184,7 +184,20 @@ impl History {
         if let Some((p, coef)) = pending {
             axpy_dot(d, coef, Some(&self.s[p]), None);
         }
-        d.par_iter_mut().for_each(|v| *v = -*v);
+        // Negate and take the slope gᵀd in the same pass.
+        ordered_sum(
+            d.par_chunks_mut(CHUNK)
+                .zip(g.par_chunks(CHUNK))
+                .map(|(dc, gc)| {
+                    let mut acc = 0.0;
+                    for (v, gv) in dc.iter_mut().zip(gc) {
+                        *v = -*v;
+                        acc += gv * *v;
+                    }
+                    acc
+                })
+                .collect(),
+        )
     }
 }
 
@@ -214,17 +227,16 @@ pub fn minimize(
     let mut d = vec![0.0; n];
     let mut x_new = vec![0.0; n];
     let mut g_new = vec![0.0; n];
+    let mut x_cur = x.to_vec();
     let mut n_iter = 0;
     let mut converged = max_abs(&g) <= settings.gtol;
     while !converged && n_iter < settings.max_iter {
         n_iter += 1;
-        hist.direction(&g, &mut d, &mut alpha);
-        let mut slope = dot(&g, &d);
+        let mut slope = hist.direction(&g, &mut d, &mut alpha);
         if slope >= 0.0 || !slope.is_finite() {
             // Not a descent direction: restart from steepest descent.
             hist.clear();
-            hist.direction(&g, &mut d, &mut alpha);
-            slope = dot(&g, &d);
+            slope = hist.direction(&g, &mut d, &mut alpha);
         }
         // Backtracking line search (Armijo).
         let mut t = 1.0;
@@ -234,7 +246,7 @@ pub fn minimize(
             x_new.par_chunks_mut(CHUNK).enumerate().for_each(|(c, xc)| {
                 let o = c * CHUNK;
                 for (i, v) in xc.iter_mut().enumerate() {
-                    *v = x[o + i] + t * d[o + i];
+                    *v = x_cur[o + i] + t * d[o + i];
                 }
             });
             f_new = eval(&x_new, &mut g_new);
@@ -260,35 +272,41 @@ pub fn minimize(
             break;
         }
         // Curvature pair, kept only when sᵀy > 0 (keeps the estimate positive definite).
-        let (sy, yy) = x
+        // sᵀy, yᵀy and the new gradient's largest component, in one pass.
+        let (sy, yy, g_max) = x_cur
             .par_chunks(CHUNK)
             .enumerate()
             .map(|(c, xc)| {
                 let o = c * CHUNK;
                 let mut sy = 0.0;
                 let mut yy = 0.0;
+                let mut g_max = 0.0f64;
                 for i in 0..xc.len() {
                     let (sv, yv) = (x_new[o + i] - xc[i], g_new[o + i] - g[o + i]);
                     sy += sv * yv;
                     yy += yv * yv;
+                    g_max = g_max.max(g_new[o + i].abs());
                 }
-                (sy, yy)
+                (sy, yy, g_max)
             })
             .collect::<Vec<_>>()
             .into_iter()
-            .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+            .fold((0.0, 0.0, 0.0f64), |a, b| {
+                (a.0 + b.0, a.1 + b.1, a.2.max(b.2))
+            });
         if sy > 1e-10 * yy && yy > 0.0 {
-            hist.push(x, &x_new, &g, &g_new, sy, yy);
+            hist.push(&x_cur, &x_new, &g, &g_new, sy, yy);
         }
         let decrease = (f - f_new) / f.abs().max(f_new.abs()).max(1.0);
-        x.copy_from_slice(&x_new);
+        std::mem::swap(&mut x_cur, &mut x_new);
         std::mem::swap(&mut g, &mut g_new);
         f = f_new;
         on_iter(n_iter, f);
-        if max_abs(&g) <= settings.gtol || decrease <= settings.ftol {
+        if g_max <= settings.gtol || decrease <= settings.ftol {
             converged = true;
         }
     }
+    x.copy_from_slice(&x_cur);
     Outcome {
         n_iter,
         converged,
