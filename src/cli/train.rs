@@ -96,11 +96,10 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
         }
         None => (None, None),
     };
-    let train_data = match &train_rows {
-        Some(rows) => data.select(rows),
-        None => data.clone(),
-    };
-    let (model, reports) = Pipeline::fit(params, &train_data, &mut |p| reporter.on_progress(p))?;
+    // Without a validation split, train on the data as read (no copy).
+    let selected = train_rows.as_ref().map(|rows| data.select(rows));
+    let train_data = selected.as_ref().unwrap_or(&data);
+    let (model, reports) = Pipeline::fit(params, train_data, &mut |p| reporter.on_progress(p))?;
     reporter.message("saving model");
     model
         .save(&a.model)
