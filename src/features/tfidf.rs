@@ -222,8 +222,20 @@ impl TfidfVectorizer {
     /// Turn a list of column occurrences (any order, repeats = counts) into a weighted row.
     fn weigh(&self, cols: &mut [u32]) -> SparseVec {
         cols.sort_unstable();
+        let weight = |count: f32, col: u32| {
+            let tf = f64::from(count);
+            let tf = if self.params.sublinear_tf {
+                1.0 + tf.ln()
+            } else {
+                tf
+            };
+            tf * self.idf[col as usize]
+        };
+        // Pass 1: columns and counts (held in `values`), and the norm of the weights.
         let mut indices = Vec::new();
-        let mut weights: Vec<f64> = Vec::new();
+        let mut values: Vec<f32> = Vec::new();
+        let mut sum_sq = 0.0;
+        let mut sum_abs = 0.0;
         let mut i = 0;
         while i < cols.len() {
             let c = cols[i];
@@ -231,26 +243,25 @@ impl TfidfVectorizer {
             while j < cols.len() && cols[j] == c {
                 j += 1;
             }
-            let tf = (j - i) as f64;
-            let tf = if self.params.sublinear_tf {
-                1.0 + tf.ln()
-            } else {
-                tf
-            };
+            let count = (j - i) as f32;
+            let w = weight(count, c);
+            sum_sq += w * w;
+            sum_abs += w.abs();
             indices.push(c);
-            weights.push(tf * self.idf[c as usize]);
+            values.push(count);
             i = j;
         }
         let norm = match self.params.norm {
-            Norm::L2 => weights.iter().map(|w| w * w).sum::<f64>().sqrt(),
-            Norm::L1 => weights.iter().map(|w| w.abs()).sum::<f64>(),
+            Norm::L2 => sum_sq.sqrt(),
+            Norm::L1 => sum_abs,
             Norm::None => 1.0,
         };
         let scale = if norm > 0.0 { 1.0 / norm } else { 1.0 };
-        SparseVec {
-            indices,
-            values: weights.iter().map(|&w| (w * scale) as f32).collect(),
+        // Pass 2: counts -> normalized weights, recomputed exactly as in pass 1.
+        for (v, &c) in values.iter_mut().zip(&indices) {
+            *v = (weight(*v, c) * scale) as f32;
         }
+        SparseVec { indices, values }
     }
 }
 

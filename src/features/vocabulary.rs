@@ -16,6 +16,9 @@ use crate::text::tokenize::TokenBuffer;
 /// Marks a node that is not a column of the vocabulary, or a unigram's missing parent.
 pub const NONE: u32 = u32::MAX;
 
+/// The longest n-gram supported.
+pub const MAX_NGRAM: usize = 8;
+
 /// A document-frequency bound: an absolute count of documents or a fraction of them
 /// (scikit-learn's int/float convention: `2` is a count, `0.5` and `1.0` are fractions).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -146,31 +149,30 @@ impl NgramIndex {
         (lo, hi): (usize, usize),
         mut f: impl FnMut(u32),
     ) {
-        let mut toks: Vec<Option<(u32, u32)>> = Vec::with_capacity(tokens.len());
-        toks.extend(
-            tokens
-                .iter()
-                .map(|t| self.unigrams.get(t).map(|&n| (n, self.nodes[n as usize].1))),
-        );
-        for i in 0..toks.len() {
-            let Some((mut node, _)) = toks[i] else {
-                continue;
-            };
-            if lo <= 1 {
-                f(node);
-            }
-            for n in 2..=hi.min(toks.len() - i) {
-                let Some((_, word)) = toks[i + n - 1] else {
-                    break;
-                };
-                match self.links.get(&link_key(node, word)) {
-                    Some(&next) => node = next,
-                    None => break,
+        // Walk the tokens once, keeping the nodes of the n-grams that end at the previous token
+        // (`active[n - 1]` for length n); no allocation. `hi <= 8` is checked by the params.
+        let hi = hi.min(MAX_NGRAM);
+        let mut active = [NONE; MAX_NGRAM];
+        for t in tokens.iter() {
+            let mut next = [NONE; MAX_NGRAM];
+            if let Some(&unigram) = self.unigrams.get(t) {
+                let word = self.nodes[unigram as usize].1;
+                next[0] = unigram;
+                for n in 2..=hi {
+                    let prefix = active[n - 2];
+                    if prefix != NONE {
+                        if let Some(&node) = self.links.get(&link_key(prefix, word)) {
+                            next[n - 1] = node;
+                        }
+                    }
                 }
-                if n >= lo {
-                    f(node);
+                for &node in &next[lo.max(1) - 1..hi] {
+                    if node != NONE {
+                        f(node);
+                    }
                 }
             }
+            active = next;
         }
     }
 
@@ -246,7 +248,7 @@ impl VocabularyParams {
     /// [`Error::InvalidParam`] naming the first option out of range.
     pub fn check(&self) -> Result<()> {
         let (lo, hi) = self.ngram_range;
-        if lo < 1 || lo > hi || hi > 8 {
+        if lo < 1 || lo > hi || hi > MAX_NGRAM {
             return Err(Error::param(
                 "ngram_range",
                 format!("{lo},{hi}"),
