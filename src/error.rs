@@ -75,13 +75,7 @@ impl Error {
             | Error::Untrainable(_)
             | Error::BadModel(_)
             | Error::UnsupportedFormat { .. } => true,
-            Error::Io(e) => matches!(
-                e.kind(),
-                std::io::ErrorKind::NotFound
-                    | std::io::ErrorKind::PermissionDenied
-                    | std::io::ErrorKind::InvalidData
-                    | std::io::ErrorKind::IsADirectory
-            ),
+            Error::Io(e) => is_user_io_error(e.kind()),
             Error::Tokenizer(_) | Error::Json(_) => false,
         }
     }
@@ -97,6 +91,16 @@ impl Error {
             reason: reason.into(),
         }
     }
+}
+
+/// True for I/O failures caused by the user's paths or files (missing, unreadable, a directory,
+/// invalid data) rather than by the system.
+pub fn is_user_io_error(kind: std::io::ErrorKind) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        kind,
+        NotFound | PermissionDenied | InvalidData | IsADirectory
+    )
 }
 
 /// Result alias with the crate's [`Error`].

@@ -91,11 +91,7 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
             return if err.is_user_error() { 2 } else { 1 };
         }
         if let Some(io) = c.downcast_ref::<std::io::Error>() {
-            use std::io::ErrorKind::*;
-            if matches!(
-                io.kind(),
-                NotFound | PermissionDenied | IsADirectory | InvalidData
-            ) {
+            if newsclass::error::is_user_io_error(io.kind()) {
                 return 2;
             }
         }

@@ -262,23 +262,18 @@ impl VocabularyParams {
                 }
             }
         }
-        if let (DocFreq::Fraction(a), DocFreq::Fraction(b)) = (self.min_df, self.max_df) {
-            if a > b {
-                return Err(Error::param(
-                    "min_df",
-                    a,
-                    format!("must not exceed max_df ({b})"),
-                ));
-            }
-        }
-        if let (DocFreq::Count(a), DocFreq::Count(b)) = (self.min_df, self.max_df) {
-            if a > b {
-                return Err(Error::param(
-                    "min_df",
-                    a,
-                    format!("must not exceed max_df ({b})"),
-                ));
-            }
+        // Bounds of the same kind can be compared now; mixed kinds only against a corpus size.
+        let flipped = match (self.min_df, self.max_df) {
+            (DocFreq::Fraction(a), DocFreq::Fraction(b)) => a > b,
+            (DocFreq::Count(a), DocFreq::Count(b)) => a > b,
+            _ => false,
+        };
+        if flipped {
+            return Err(Error::param(
+                "min_df",
+                self.min_df,
+                format!("must not exceed max_df ({})", self.max_df),
+            ));
         }
         if self.max_features == Some(0) {
             return Err(Error::param("max_features", 0, "must be at least 1"));
