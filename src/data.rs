@@ -472,20 +472,30 @@ impl RowReader<'_> {
 
     fn read_jsonl(&mut self, bytes: &[u8]) -> Result<()> {
         let spec = self.spec;
-        let key = |c: &Column| -> Result<String> {
-            match c {
-                Column::Name(n) => Ok(n.clone()),
-                Column::Number(n) => Err(Error::param(
-                    "text_column",
-                    n,
-                    "JSONL fields are named by key, not by number; drop --no-header",
-                )),
+        let key = |flag: &'static str| {
+            move |c: &Column| -> Result<String> {
+                match c {
+                    Column::Name(n) => Ok(n.clone()),
+                    Column::Number(n) => Err(Error::param(
+                        flag,
+                        n,
+                        "JSONL fields are named by key, not by number; drop --no-header",
+                    )),
+                }
             }
         };
-        let text_keys: Vec<String> = spec.text.iter().map(key).collect::<Result<_>>()?;
-        let label_keys: Vec<String> = spec.labels.iter().map(key).collect::<Result<_>>()?;
-        let id_key = spec.id.as_ref().map(key).transpose()?;
-        let group_key = spec.group.as_ref().map(key).transpose()?;
+        let text_keys: Vec<String> = spec
+            .text
+            .iter()
+            .map(key("text_column"))
+            .collect::<Result<_>>()?;
+        let label_keys: Vec<String> = spec
+            .labels
+            .iter()
+            .map(key("label_columns"))
+            .collect::<Result<_>>()?;
+        let id_key = spec.id.as_ref().map(key("id_column")).transpose()?;
+        let group_key = spec.group.as_ref().map(key("group_column")).transpose()?;
         if group_key.is_some() {
             self.out.groups = Some(Vec::new());
         }
