@@ -14,7 +14,6 @@ use newsclass::features::vocabulary::{DocFreq, VocabularyParams};
 use newsclass::model::labels::LabelSet;
 use newsclass::model::logistic::{fit, LogisticParams, Objective};
 use newsclass::pipeline::tokenize_all;
-use newsclass::sparse::CsrMatrix;
 use newsclass::text::tokenize::{TokenBuffer, Tokenizer, TokenizerParams};
 use newsclass::{Pipeline, PipelineParams};
 
@@ -91,7 +90,7 @@ fn stages(c: &mut Criterion, name: &str, data: &Dataset, params: &PipelineParams
             )
         })
     });
-    let (vec, rows) =
+    let (vec, x) =
         TfidfVectorizer::fit_transform(params.vocabulary.clone(), params.tfidf.clone(), &docs)
             .unwrap();
     g.bench_function("n-grams + tf-idf transform", |b| {
@@ -102,7 +101,6 @@ fn stages(c: &mut Criterion, name: &str, data: &Dataset, params: &PipelineParams
             }
         })
     });
-    let x = CsrMatrix::from_rows(&rows, vec.n_features());
     let labels = LabelSet::from_labels(data.labels[0].iter().map(String::as_str));
     let y: Vec<u32> = data.labels[0]
         .iter()

@@ -34,7 +34,7 @@ use crate::features::tfidf::{TfidfParams, TfidfVectorizer};
 use crate::features::vocabulary::VocabularyParams;
 use crate::model::labels::LabelSet;
 use crate::model::logistic::{self, argmax, FitReport, LogisticModel, LogisticParams};
-use crate::sparse::{CsrMatrix, SparseVec};
+use crate::sparse::SparseVec;
 use crate::text::tokenize::{TokenBuffer, Tokenizer, TokenizerParams};
 
 /// Every option of the pipeline.
@@ -198,11 +198,9 @@ impl Pipeline {
         let tokenizer = Tokenizer::new(params.tokenizer.clone());
         progress(Progress::Tokenizing { n_docs: data.len() });
         let docs = tokenize_all(&tokenizer, &data.texts);
-        let (vectorizer, rows) =
+        let (vectorizer, x) =
             TfidfVectorizer::fit_transform(params.vocabulary.clone(), params.tfidf.clone(), &docs)?;
         drop(docs);
-        let x = CsrMatrix::from_rows(&rows, vectorizer.n_features());
-        drop(rows);
         progress(Progress::Vectorized {
             n_features: x.n_cols,
             nnz: x.nnz(),

@@ -74,6 +74,19 @@ impl CsrMatrix {
         }
     }
 
+    /// The rows as separate sparse vectors (the inverse of [`CsrMatrix::from_rows`]).
+    pub fn to_rows(&self) -> Vec<SparseVec> {
+        (0..self.n_rows())
+            .map(|r| {
+                let (indices, values) = self.row(r);
+                SparseVec {
+                    indices: indices.to_vec(),
+                    values: values.to_vec(),
+                }
+            })
+            .collect()
+    }
+
     /// Number of rows.
     pub fn n_rows(&self) -> usize {
         self.indptr.len().saturating_sub(1)

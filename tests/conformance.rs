@@ -211,8 +211,9 @@ fn rust_params(case: &TfidfCase) -> (VocabularyParams, TfidfParams) {
 
 fn fit_rust_tfidf(case: &TfidfCase) -> (TfidfVectorizer, Vec<SparseVec>) {
     let (vp, tp) = rust_params(case);
-    TfidfVectorizer::fit_transform(vp, tp, &token_buffers())
-        .unwrap_or_else(|e| panic!("{}: fit_transform failed: {e}", case.name))
+    let (v, x) = TfidfVectorizer::fit_transform(vp, tp, &token_buffers())
+        .unwrap_or_else(|e| panic!("{}: fit_transform failed: {e}", case.name));
+    (v, x.to_rows())
 }
 
 fn labels_and_ids(names: &[String]) -> (LabelSet, Vec<u32>) {

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::features::vocabulary::{NgramIndex, VocabularyParams, NONE};
-use crate::sparse::SparseVec;
+use crate::sparse::{CsrMatrix, SparseVec};
 use crate::text::tokenize::TokenBuffer;
 
 /// Row normalization.
@@ -77,7 +77,7 @@ fn idf_value(smooth: bool, n_docs: usize, df: u64) -> f64 {
 
 impl TfidfVectorizer {
     /// Learn the vocabulary and idf from tokenized documents and return the vectorizer with the
-    /// documents' TF-IDF rows.
+    /// documents' TF-IDF rows as one sparse matrix.
     ///
     /// # Errors
     /// Invalid parameters, an empty corpus, or an empty vocabulary after pruning.
@@ -85,7 +85,7 @@ impl TfidfVectorizer {
         vocabulary_params: VocabularyParams,
         params: TfidfParams,
         docs: &[TokenBuffer],
-    ) -> Result<(TfidfVectorizer, Vec<SparseVec>)> {
+    ) -> Result<(TfidfVectorizer, CsrMatrix)> {
         vocabulary_params.check()?;
         if docs.is_empty() {
             return Err(Error::Untrainable(
@@ -94,14 +94,17 @@ impl TfidfVectorizer {
         }
         let mut index = NgramIndex::default();
         let range = vocabulary_params.ngram_range;
-        let doc_nodes: Vec<Vec<u32>> = docs
-            .iter()
-            .map(|d| {
-                let mut out = Vec::with_capacity(d.len() * (range.1 - range.0 + 1));
-                index.intern_doc(d, range, &mut out);
-                out
-            })
-            .collect();
+        // The n-gram nodes of every document in one buffer (few large allocations: the memory
+        // goes back to the system when it is dropped, instead of fragmenting the heap).
+        let per_doc = range.1 - range.0 + 1;
+        let mut flat: Vec<u32> = Vec::with_capacity(docs.iter().map(|d| d.len() * per_doc).sum());
+        let mut offsets = Vec::with_capacity(docs.len() + 1);
+        offsets.push(0);
+        for d in docs {
+            index.intern_doc(d, range, &mut flat);
+            offsets.push(flat.len());
+        }
+        let doc_nodes: Vec<&[u32]> = offsets.windows(2).map(|w| &flat[w[0]..w[1]]).collect();
         let (nodes, terms, dfs) = vocabulary_params.select(&index, &doc_nodes)?;
         // Map the full index (every n-gram seen) to columns, then replace it by a compact index of
         // the kept terms only: the full one is much larger and is not needed after this point.
@@ -123,19 +126,46 @@ impl TfidfVectorizer {
             terms,
             idf,
         };
-        let rows = doc_nodes
-            .par_iter()
-            .map_init(Vec::new, |scratch, nodes| {
-                scratch.clear();
-                scratch.extend(
-                    nodes
-                        .iter()
-                        .map(|&n| full_column[n as usize])
-                        .filter(|&c| c != NONE),
-                );
-                vectorizer.weigh(scratch)
+        // Rows in parallel, a block of documents at a time, each block into flat buffers.
+        const BLOCK: usize = 1024;
+        let blocks: Vec<(Vec<usize>, Vec<u32>, Vec<f32>)> = doc_nodes
+            .par_chunks(BLOCK)
+            .map(|block| {
+                let mut scratch = Vec::new();
+                let (mut lens, mut indices, mut values) = (Vec::new(), Vec::new(), Vec::new());
+                for nodes in block {
+                    scratch.clear();
+                    scratch.extend(
+                        nodes
+                            .iter()
+                            .map(|&n| full_column[n as usize])
+                            .filter(|&c| c != NONE),
+                    );
+                    let before = indices.len();
+                    vectorizer.weigh_into(&mut scratch, &mut indices, &mut values);
+                    lens.push(indices.len() - before);
+                }
+                (lens, indices, values)
             })
             .collect();
+        drop(doc_nodes);
+        drop(flat);
+        let nnz = blocks.iter().map(|b| b.1.len()).sum();
+        let mut rows = CsrMatrix {
+            n_cols: vectorizer.n_features(),
+            indptr: Vec::with_capacity(docs.len() + 1),
+            indices: Vec::with_capacity(nnz),
+            values: Vec::with_capacity(nnz),
+        };
+        rows.indptr.push(0);
+        for (lens, indices, values) in blocks {
+            for len in lens {
+                rows.indptr
+                    .push(rows.indptr.last().copied().unwrap_or(0) + len);
+            }
+            rows.indices.extend_from_slice(&indices);
+            rows.values.extend_from_slice(&values);
+        }
         Ok((vectorizer, rows))
     }
 
@@ -221,7 +251,16 @@ impl TfidfVectorizer {
 
     /// Turn a list of column occurrences (any order, repeats = counts) into a weighted row.
     fn weigh(&self, cols: &mut [u32]) -> SparseVec {
+        let mut row = SparseVec::default();
+        self.weigh_into(cols, &mut row.indices, &mut row.values);
+        row
+    }
+
+    /// [`TfidfVectorizer::weigh`], appending the row's columns and weights to `indices` and
+    /// `values`.
+    fn weigh_into(&self, cols: &mut [u32], indices: &mut Vec<u32>, values: &mut Vec<f32>) {
         cols.sort_unstable();
+        let start = indices.len();
         let weight = |count: f32, col: u32| {
             let tf = f64::from(count);
             let tf = if self.params.sublinear_tf {
@@ -232,8 +271,6 @@ impl TfidfVectorizer {
             tf * self.idf[col as usize]
         };
         // Pass 1: columns and counts (held in `values`), and the norm of the weights.
-        let mut indices = Vec::new();
-        let mut values: Vec<f32> = Vec::new();
         let mut sum_sq = 0.0;
         let mut sum_abs = 0.0;
         let mut i = 0;
@@ -258,10 +295,9 @@ impl TfidfVectorizer {
         };
         let scale = if norm > 0.0 { 1.0 / norm } else { 1.0 };
         // Pass 2: counts -> normalized weights, recomputed exactly as in pass 1.
-        for (v, &c) in values.iter_mut().zip(&indices) {
+        for (v, &c) in values[start..].iter_mut().zip(&indices[start..]) {
             *v = (weight(*v, c) * scale) as f32;
         }
-        SparseVec { indices, values }
     }
 }
 
@@ -285,7 +321,8 @@ mod tests {
                 b
             })
             .collect();
-        TfidfVectorizer::fit_transform(vp, tp, &docs).unwrap()
+        let (v, x) = TfidfVectorizer::fit_transform(vp, tp, &docs).unwrap();
+        (v, x.to_rows())
     }
 
     #[test]

@@ -287,17 +287,17 @@ impl VocabularyParams {
     /// # Errors
     /// [`Error::Untrainable`] when the bounds contradict each other for this corpus or no term is
     /// left after pruning.
-    pub fn select(
+    pub fn select<D: AsRef<[u32]>>(
         &self,
         index: &NgramIndex,
-        docs: &[Vec<u32>],
+        docs: &[D],
     ) -> Result<(Vec<u32>, Vec<String>, Vec<u64>)> {
         let n_docs = docs.len();
         let mut df = vec![0u64; index.n_nodes()];
         let mut tf = vec![0u64; index.n_nodes()];
         let mut seen = vec![u32::MAX; index.n_nodes()];
         for (d, nodes) in docs.iter().enumerate() {
-            for &node in nodes {
+            for &node in nodes.as_ref() {
                 tf[node as usize] += 1;
                 if seen[node as usize] != d as u32 {
                     seen[node as usize] = d as u32;
