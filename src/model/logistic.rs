@@ -112,11 +112,12 @@ const ROW_CHUNK: usize = 512;
 /// Bytes the L-BFGS curvature history may take (pairs of `f32` vectors of the parameter length).
 const HISTORY_BUDGET: usize = 128 << 20;
 
-/// Curvature pairs to keep: 10 (scipy's default) when they fit in [`HISTORY_BUDGET`], fewer for
-/// very large models (never below 3). On AG News (0.4 M parameters) this is 10; on 20 Newsgroups
-/// with bigrams (7.5 M parameters) it is 3, which keeps the fit's memory near the data's size.
+/// Curvature pairs to keep: 5 when they fit in [`HISTORY_BUDGET`], fewer for very large models
+/// (never below 3). With the diagonal preconditioner ([`Objective::curvature_scale`]) more pairs
+/// buy few iterations: on AG News 10 pairs took 61 iterations and 5 took 62, in less time and
+/// 16 MB less memory. On 20 Newsgroups with bigrams (7.9 M parameters) this is 3.
 fn lbfgs_memory(n_params: usize) -> usize {
-    (HISTORY_BUDGET / (8 * n_params.max(1))).clamp(3, 10)
+    (HISTORY_BUDGET / (8 * n_params.max(1))).clamp(3, 5)
 }
 const FEATURE_CHUNK: usize = 1024;
 
@@ -136,7 +137,6 @@ pub fn fit(
     let start = Instant::now();
     let objective = Objective::new(params, x, y, labels.len())?;
     let (n, d, k) = (x.n_rows(), x.n_cols, labels.len());
-    let mut theta = vec![0.0f64; d * k + k];
     let mut margins = vec![0.0f64; n * k];
     // scikit-learn scales the objective by 1 / (C · Σ s_i) and stops on its gradient: same test.
     let settings = Settings {
@@ -145,9 +145,11 @@ pub fn fit(
         ftol: 64.0 * f64::EPSILON,
         memory: lbfgs_memory(d * k + k),
     };
-    let outcome = lbfgs::minimize(
-        &mut theta,
+    let h0 = objective.curvature_scale();
+    let (theta, outcome) = lbfgs::minimize(
+        vec![0.0f64; d * k + k],
         settings,
+        Some(&h0),
         |t, g| objective.eval(t, g, &mut margins),
         on_iter,
     );
@@ -248,6 +250,33 @@ impl<'a> Objective<'a> {
         self.x.n_rows() * self.k
     }
 
+    /// A diagonal estimate of the inverse Hessian at the start (`W = 0`, uniform probabilities),
+    /// to shape the L-BFGS initial matrix: for weight `(j, c)`, `1 / (1 + C·a·Σ_i s_i x_ij²)` with
+    /// `a = (1/K)(1 − 1/K)` the softmax curvature at uniform probabilities; for intercept `c`,
+    /// `1 / (C·a·Σ_i s_i)`.
+    pub fn curvature_scale(&self) -> Vec<f32> {
+        let k = self.k;
+        let a = (1.0 / k as f64) * (1.0 - 1.0 / k as f64) * self.c;
+        let mut h = vec![0.0f32; self.n_params()];
+        let d = self.x.n_cols;
+        h[..d * k]
+            .par_chunks_mut(k)
+            .enumerate()
+            .for_each(|(j, hj)| {
+                let (rows, vals) = self.xt.row(j);
+                let sq: f64 = rows
+                    .iter()
+                    .zip(vals)
+                    .map(|(&r, &v)| {
+                        self.class_scale[self.y[r as usize] as usize] * f64::from(v).powi(2)
+                    })
+                    .sum();
+                hj.fill((1.0 / (1.0 + a * sq)) as f32);
+            });
+        h[d * k..].fill((1.0 / (a * self.weight_sum()).max(1e-12)) as f32);
+        h
+    }
+
     /// Sum of the sample weights.
     pub fn weight_sum(&self) -> f64 {
         self.y.iter().map(|&c| self.class_scale[c as usize]).sum()
@@ -290,25 +319,28 @@ impl<'a> Objective<'a> {
             })
             .collect();
         let resid: &[f64] = resid;
-        // Pass 2: ∇W = Xᵀ R + W, feature rows in parallel.
+        // Pass 2: ∇W = Xᵀ R + W, feature rows in parallel, and the penalty ½‖W‖² on the way.
         let (gw, gb) = grad.split_at_mut(d * k);
-        gw.par_chunks_mut(FEATURE_CHUNK * k)
+        let chunk_penalties: Vec<f64> = gw
+            .par_chunks_mut(FEATURE_CHUNK * k)
             .zip(w.par_chunks(FEATURE_CHUNK * k))
             .enumerate()
-            .for_each(|(ci, (gchunk, wchunk))| {
+            .map(|(ci, (gchunk, wchunk))| {
                 gchunk.copy_from_slice(wchunk);
                 for (fi, gj) in gchunk.chunks_mut(k).enumerate() {
                     let (rows, vals) = self.xt.row(ci * FEATURE_CHUNK + fi);
                     gather_axpy(gj, rows, vals, resid);
                 }
-            });
+                wchunk.iter().map(|v| v * v).sum::<f64>()
+            })
+            .collect();
         gb.fill(0.0);
         for r in resid.chunks(k) {
             for (g, v) in gb.iter_mut().zip(r) {
                 *g += v;
             }
         }
-        let penalty = 0.5 * w.iter().map(|v| v * v).sum::<f64>();
+        let penalty = 0.5 * chunk_penalties.iter().sum::<f64>();
         chunk_losses.iter().sum::<f64>() + penalty
     }
 }
@@ -475,6 +507,43 @@ mod tests {
             .collect();
         let y = (0..60).map(|i| (i % 3) as u32).collect();
         (CsrMatrix::from_rows(&rows, 8), y)
+    }
+
+    #[test]
+    fn curvature_scale_is_the_inverse_hessian_diagonal_at_the_start() {
+        // At W = 0, b = 0 the probabilities are uniform, so the Hessian diagonal is
+        // 1 + C·(1/K)(1 − 1/K)·Σ_i s_i x_ij² for weights and C·(1/K)(1 − 1/K)·Σ_i s_i for
+        // intercepts. Check it against the exact diagonal from finite differences of the gradient.
+        let (x, y) = toy();
+        let xt = x.transpose();
+        let obj = Objective {
+            x: &x,
+            xt,
+            y: &y,
+            k: 3,
+            c: 0.7,
+            class_scale: vec![1.0, 2.0, 0.5],
+        };
+        let h = obj.curvature_scale();
+        let n = obj.n_params();
+        assert_eq!(h.len(), n);
+        let mut scratch = vec![0.0; obj.scratch_len()];
+        let (mut gp, mut gm) = (vec![0.0; n], vec![0.0; n]);
+        for i in 0..n {
+            let mut tp = vec![0.0; n];
+            let mut tm = vec![0.0; n];
+            tp[i] = 1e-5;
+            tm[i] = -1e-5;
+            obj.eval(&tp, &mut gp, &mut scratch);
+            obj.eval(&tm, &mut gm, &mut scratch);
+            let hess_ii = (gp[i] - gm[i]) / 2e-5;
+            let want = 1.0 / hess_ii;
+            assert!(
+                (f64::from(h[i]) - want).abs() <= 1e-4 * want.abs(),
+                "param {i}: scale {} but 1 / Hessian diagonal is {want}",
+                h[i]
+            );
+        }
     }
 
     #[test]
