@@ -197,10 +197,12 @@ impl Pipeline {
         }
         let tokenizer = Tokenizer::new(params.tokenizer.clone());
         progress(Progress::Tokenizing { n_docs: data.len() });
-        let docs = tokenize_all(&tokenizer, &data.texts);
-        let (vectorizer, x) =
-            TfidfVectorizer::fit_transform(params.vocabulary.clone(), params.tfidf.clone(), &docs)?;
-        drop(docs);
+        let (vectorizer, x) = TfidfVectorizer::fit_transform_texts(
+            params.vocabulary.clone(),
+            params.tfidf.clone(),
+            &tokenizer,
+            &data.texts,
+        )?;
         progress(Progress::Vectorized {
             n_features: x.n_cols,
             nnz: x.nnz(),

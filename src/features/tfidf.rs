@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::features::vocabulary::{NgramIndex, VocabularyParams, NONE};
 use crate::sparse::{CsrMatrix, SparseVec};
-use crate::text::tokenize::TokenBuffer;
+use crate::text::tokenize::{TokenBuffer, Tokenizer};
 
 /// Row normalization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -86,8 +86,47 @@ impl TfidfVectorizer {
         params: TfidfParams,
         docs: &[TokenBuffer],
     ) -> Result<(TfidfVectorizer, CsrMatrix)> {
+        Self::fit_transform_from(vocabulary_params, params, docs.len(), |visit| {
+            docs.iter().for_each(visit)
+        })
+    }
+
+    /// [`TfidfVectorizer::fit_transform`] from raw texts: tokenizes a block of texts in parallel,
+    /// interns it, and reuses the token buffers for the next block, so the tokens of the whole
+    /// corpus are never held at once. Same result as tokenizing everything first.
+    ///
+    /// # Errors
+    /// As [`TfidfVectorizer::fit_transform`].
+    pub fn fit_transform_texts(
+        vocabulary_params: VocabularyParams,
+        params: TfidfParams,
+        tokenizer: &Tokenizer,
+        texts: &[impl AsRef<str> + Sync],
+    ) -> Result<(TfidfVectorizer, CsrMatrix)> {
+        const TOKEN_BLOCK: usize = 2048;
+        Self::fit_transform_from(vocabulary_params, params, texts.len(), |visit| {
+            let mut buffers: Vec<TokenBuffer> = Vec::new();
+            for block in texts.chunks(TOKEN_BLOCK) {
+                buffers.resize_with(block.len(), TokenBuffer::default);
+                buffers
+                    .par_iter_mut()
+                    .zip(block)
+                    .for_each(|(b, t)| tokenizer.tokenize_into(t.as_ref(), b));
+                buffers.iter().for_each(&mut *visit);
+            }
+        })
+    }
+
+    /// The fit, given the number of documents and a function that shows every tokenized
+    /// document, in order, to the callback it receives.
+    fn fit_transform_from(
+        vocabulary_params: VocabularyParams,
+        params: TfidfParams,
+        n_docs: usize,
+        for_each_doc: impl FnOnce(&mut dyn FnMut(&TokenBuffer)),
+    ) -> Result<(TfidfVectorizer, CsrMatrix)> {
         vocabulary_params.check()?;
-        if docs.is_empty() {
+        if n_docs == 0 {
             return Err(Error::Untrainable(
                 "no documents to fit the vocabulary on".into(),
             ));
@@ -96,13 +135,18 @@ impl TfidfVectorizer {
         let range = vocabulary_params.ngram_range;
         // The n-gram nodes of every document in one buffer (few large allocations: the memory
         // goes back to the system when it is dropped, instead of fragmenting the heap).
-        let per_doc = range.1 - range.0 + 1;
-        let mut flat: Vec<u32> = Vec::with_capacity(docs.iter().map(|d| d.len() * per_doc).sum());
-        let mut offsets = Vec::with_capacity(docs.len() + 1);
+        let mut flat: Vec<u32> = Vec::new();
+        let mut offsets = Vec::with_capacity(n_docs + 1);
         offsets.push(0);
-        for d in docs {
+        for_each_doc(&mut |d: &TokenBuffer| {
             index.intern_doc(d, range, &mut flat);
             offsets.push(flat.len());
+        });
+        if offsets.len() != n_docs + 1 {
+            return Err(Error::Untrainable(format!(
+                "expected {n_docs} documents but saw {}",
+                offsets.len() - 1
+            )));
         }
         let doc_nodes: Vec<&[u32]> = offsets.windows(2).map(|w| &flat[w[0]..w[1]]).collect();
         let (nodes, terms, dfs) = vocabulary_params.select(&index, &doc_nodes)?;
@@ -116,7 +160,7 @@ impl TfidfVectorizer {
         let (index, column) = NgramIndex::from_terms(&terms);
         let idf = dfs
             .iter()
-            .map(|&df| idf_value(params.smooth_idf, docs.len(), df))
+            .map(|&df| idf_value(params.smooth_idf, n_docs, df))
             .collect();
         let vectorizer = TfidfVectorizer {
             vocabulary_params,
@@ -153,7 +197,7 @@ impl TfidfVectorizer {
         let nnz = blocks.iter().map(|b| b.1.len()).sum();
         let mut rows = CsrMatrix {
             n_cols: vectorizer.n_features(),
-            indptr: Vec::with_capacity(docs.len() + 1),
+            indptr: Vec::with_capacity(n_docs + 1),
             indices: Vec::with_capacity(nnz),
             values: Vec::with_capacity(nnz),
         };
@@ -323,6 +367,53 @@ mod tests {
             .collect();
         let (v, x) = TfidfVectorizer::fit_transform(vp, tp, &docs).unwrap();
         (v, x.to_rows())
+    }
+
+    #[test]
+    fn fitting_from_texts_block_by_block_equals_fitting_on_tokens() {
+        // More texts than one token block, with non-ASCII text on the reference path.
+        let words = [
+            "talks",
+            "shelling",
+            "Envoy",
+            "truce",
+            "Ministère",
+            "killed",
+            "border",
+        ];
+        let texts: Vec<String> = (0..5000)
+            .map(|i| {
+                (0..(3 + i % 7))
+                    .map(|j| words[(i * 7 + j * 3 + i / 11) % words.len()])
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        let vp = VocabularyParams {
+            ngram_range: (1, 3),
+            min_df: DocFreq::Count(2),
+            ..Default::default()
+        };
+        let tp = TfidfParams {
+            sublinear_tf: true,
+            ..Default::default()
+        };
+        let t = Tokenizer::new(TokenizerParams::default());
+        let (a, xa) =
+            TfidfVectorizer::fit_transform_texts(vp.clone(), tp.clone(), &t, &texts).unwrap();
+        let docs: Vec<TokenBuffer> = texts
+            .iter()
+            .map(|s| {
+                let mut b = TokenBuffer::default();
+                t.tokenize_into(s, &mut b);
+                b
+            })
+            .collect();
+        let (b, xb) = TfidfVectorizer::fit_transform(vp, tp, &docs).unwrap();
+        assert!(a.n_features() > 20);
+        assert_eq!(a.terms(), b.terms());
+        assert_eq!(a.idf(), b.idf());
+        assert_eq!(xa, xb);
     }
 
     #[test]
