@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compare newsclass with scikit-learn and fastText on the same data.
 #
-#   benches/compare/run.sh [--runs N] [--datasets ag_news,20newsgroups,newsclass-data,scaling]
+#   benches/compare/run.sh [--runs N] [--datasets ag_news,ag_news_31k,ag_news_full,20newsgroups,newsclass-data,scaling]
 #                          [--tools newsclass,sklearn-saga,...] [--quick] [--c 10] [--no-build] [--keep-going]
 #
 # Prepares /usr/bin/time and a cached Python venv (target/compare/venv), then runs
