@@ -238,6 +238,25 @@ impl History {
         (sy, yy, g_max)
     }
 
+    /// Recompute `yᵀ·H0·y` of every pair for a new `H0`, so that the next scaling
+    /// `γ = sᵀy / yᵀ·H0·y` matches it.
+    fn rescale(&mut self, h0: &[f32]) {
+        for (y, yy) in self.y.iter().zip(self.yy.iter_mut()) {
+            *yy = ordered_sum(
+                y.par_chunks(CHUNK)
+                    .zip(h0.par_chunks(CHUNK))
+                    .map(|(yc, hc)| {
+                        let mut acc = [0.0f64; LANES];
+                        for (i, (&v, &h)) in yc.iter().zip(hc).enumerate() {
+                            acc[i % LANES] += f64::from(v) * f64::from(v) * f64::from(h);
+                        }
+                        acc.iter().sum()
+                    })
+                    .collect(),
+            );
+        }
+    }
+
     /// Forget the pair just stored. Rare (a convex objective always has `sᵀy >= 0`), so the
     /// whole history is dropped rather than unwinding the ring.
     fn drop_newest(&mut self) {
@@ -315,14 +334,15 @@ impl History {
 /// objective, starting from `x`; returns the minimizer. `h0`, when given, is the diagonal of the
 /// initial inverse-Hessian shape (a preconditioner; each iteration rescales it by the newest
 /// curvature pair, `sᵀy / yᵀ·H0·y`); `refresh_h0(iteration, h0)` may update it after each
-/// iteration (the stored `yᵀ·H0·y` keep their old values until their pairs are replaced). `on_iter` is called
+/// iteration and returns whether it did (the stored `yᵀ·H0·y` are then recomputed, so the next
+/// scaling matches the new `H0`). `on_iter` is called
 /// after each iteration with the iteration number and objective value.
 pub fn minimize(
     x: Vec<f64>,
     settings: Settings,
     mut h0: Option<&mut [f32]>,
     mut eval: impl FnMut(&[f64], &mut [f64]) -> f64,
-    mut refresh_h0: impl FnMut(usize, &mut [f32]),
+    mut refresh_h0: impl FnMut(usize, &mut [f32]) -> bool,
     mut on_iter: impl FnMut(usize, f64),
 ) -> (Vec<f64>, Outcome) {
     let n = x.len();
@@ -397,7 +417,9 @@ pub fn minimize(
         f = f_new;
         on_iter(n_iter, f);
         if let Some(h) = h0.as_deref_mut() {
-            refresh_h0(n_iter, h);
+            if refresh_h0(n_iter, h) {
+                hist.rescale(h);
+            }
         }
         if g_max <= settings.gtol || decrease <= settings.ftol {
             converged = true;
@@ -436,7 +458,7 @@ mod tests {
                 g[1] = 200.0 * (b - a * a);
                 (1.0 - a).powi(2) + 100.0 * (b - a * a).powi(2)
             },
-            |_, _| {},
+            |_, _| false,
             |_, _| {},
         );
         assert!(out.converged, "{out:?}");
@@ -469,7 +491,7 @@ mod tests {
                 }
                 f
             },
-            |_, _| {},
+            |_, _| false,
             |_, _| {},
         );
         assert!(out.converged, "{out:?}");
@@ -494,7 +516,8 @@ mod tests {
             }
             f
         };
-        let (x_plain, plain) = minimize(vec![2.0; n], settings, None, eval, |_, _| {}, |_, _| {});
+        let (x_plain, plain) =
+            minimize(vec![2.0; n], settings, None, eval, |_, _| false, |_, _| {});
         // Only roughly right (within a factor 2), as the logistic preconditioner is.
         let mut h0: Vec<f32> = scales
             .iter()
@@ -506,7 +529,7 @@ mod tests {
             settings,
             Some(&mut h0),
             eval,
-            |_, _| {},
+            |_, _| false,
             |_, _| {},
         );
         assert!(plain.converged && pre.converged, "{plain:?} {pre:?}");
@@ -541,7 +564,7 @@ mod tests {
                 }
                 f
             },
-            |_, _| {},
+            |_, _| false,
             |_, _| {},
         );
         assert!(out.converged && out.n_iter > 2);

@@ -161,6 +161,9 @@ pub fn fit(
         |iter, h| {
             if iter % PRECONDITIONER_REFRESH == 0 {
                 objective.curvature_scale_at(&margins.borrow(), h);
+                true
+            } else {
+                false
             }
         },
         on_iter,
