@@ -197,12 +197,20 @@ impl Pipeline {
         }
         let tokenizer = Tokenizer::new(params.tokenizer.clone());
         progress(Progress::Tokenizing { n_docs: data.len() });
-        let (vectorizer, x) = TfidfVectorizer::fit_transform_texts(
-            params.vocabulary.clone(),
-            params.tfidf.clone(),
-            &tokenizer,
-            &data.texts,
-        )?;
+        // The data hash (for the model's training summary) runs beside the vocabulary fit, whose
+        // interning is sequential.
+        let (data_sha256, fitted) = rayon::join(
+            || data_hash(data),
+            || {
+                TfidfVectorizer::fit_transform_texts(
+                    params.vocabulary.clone(),
+                    params.tfidf.clone(),
+                    &tokenizer,
+                    &data.texts,
+                )
+            },
+        );
+        let (vectorizer, x) = fitted?;
         progress(Progress::Vectorized {
             n_features: x.n_cols,
             nnz: x.nnz(),
@@ -254,7 +262,7 @@ impl Pipeline {
         let summary = TrainingSummary {
             n_rows: data.len(),
             n_features: vectorizer.n_features(),
-            data_sha256: data_hash(data),
+            data_sha256,
             heads: head_summaries,
         };
         Ok((

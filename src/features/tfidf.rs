@@ -97,22 +97,37 @@ impl TfidfVectorizer {
     ///
     /// # Errors
     /// As [`TfidfVectorizer::fit_transform`].
-    pub fn fit_transform_texts(
+    pub fn fit_transform_texts<T: AsRef<str> + Sync>(
         vocabulary_params: VocabularyParams,
         params: TfidfParams,
         tokenizer: &Tokenizer,
-        texts: &[impl AsRef<str> + Sync],
+        texts: &[T],
     ) -> Result<(TfidfVectorizer, CsrMatrix)> {
         const TOKEN_BLOCK: usize = 2048;
+        let tokenize = |block: &[T], buffers: &mut Vec<TokenBuffer>| {
+            buffers.resize_with(block.len(), TokenBuffer::default);
+            buffers
+                .par_iter_mut()
+                .zip(block)
+                .for_each(|(b, t)| tokenizer.tokenize_into(t.as_ref(), b));
+        };
         Self::fit_transform_from(vocabulary_params, params, texts.len(), |visit| {
-            let mut buffers: Vec<TokenBuffer> = Vec::new();
-            for block in texts.chunks(TOKEN_BLOCK) {
-                buffers.resize_with(block.len(), TokenBuffer::default);
-                buffers
-                    .par_iter_mut()
-                    .zip(block)
-                    .for_each(|(b, t)| tokenizer.tokenize_into(t.as_ref(), b));
-                buffers.iter().for_each(&mut *visit);
+            // Interning is sequential; the next block is tokenized on the other threads meanwhile.
+            let blocks: Vec<_> = texts.chunks(TOKEN_BLOCK).collect();
+            let (mut current, mut next) = (Vec::new(), Vec::new());
+            if let Some(first) = blocks.first() {
+                tokenize(first, &mut current);
+            }
+            for i in 0..blocks.len() {
+                rayon::join(
+                    || current.iter().for_each(&mut *visit),
+                    || {
+                        if let Some(b) = blocks.get(i + 1) {
+                            tokenize(b, &mut next);
+                        }
+                    },
+                );
+                std::mem::swap(&mut current, &mut next);
             }
         })
     }
@@ -123,7 +138,7 @@ impl TfidfVectorizer {
         vocabulary_params: VocabularyParams,
         params: TfidfParams,
         n_docs: usize,
-        for_each_doc: impl FnOnce(&mut dyn FnMut(&TokenBuffer)),
+        for_each_doc: impl FnOnce(&mut (dyn FnMut(&TokenBuffer) + Send)),
     ) -> Result<(TfidfVectorizer, CsrMatrix)> {
         vocabulary_params.check()?;
         if n_docs == 0 {
