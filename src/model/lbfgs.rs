@@ -11,12 +11,13 @@
 //! pair and `H0` an optional diagonal supplied by the caller (a preconditioner; the identity when
 //! absent), which the caller may update after any iteration. For logistic regression the caller
 //! passes the inverse Hessian diagonal at the start and recomputes it every 10 iterations at the
-//! current probabilities, which cut the iterations on AG News from 79 to 49 at the default
-//! tolerance.
+//! current probabilities. On AG News (`train_20k.csv`, 1–2-grams, `C = 10`) that takes the fit
+//! from 79 to 49 iterations at the default tolerance and from 273 to 100 at `tol 1e-6`.
 //!
 //! The line search backtracks from the unit step (Armijo condition) with safeguarded quadratic
-//! interpolation; curvature pairs with `sᵀy <= 0` are skipped, which keeps the inverse-Hessian
-//! estimate positive definite. Stopping follows scipy's L-BFGS-B as scikit-learn calls it: the
+//! interpolation. A new pair with `sᵀy <= 1e-10·yᵀ·H0·y` discards the whole history (the pair has
+//! already replaced the oldest one; a convex objective such as ours always has `sᵀy >= 0`, so this
+//! is a safeguard), which keeps the inverse-Hessian estimate positive definite. Stopping follows scipy's L-BFGS-B as scikit-learn calls it: the
 //! largest gradient component falls below `gtol`, or the relative decrease of the objective
 //! falls below `ftol`.
 
@@ -86,9 +87,18 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     )
 }
 
+/// Largest `|v|`, with a NaN counted as infinite (so it never passes a tolerance test).
+fn abs_or_inf(v: f64) -> f64 {
+    if v.is_nan() {
+        f64::INFINITY
+    } else {
+        v.abs()
+    }
+}
+
 fn max_abs(a: &[f64]) -> f64 {
     a.par_chunks(CHUNK)
-        .map(|x| x.iter().fold(0.0f64, |m, v| m.max(v.abs())))
+        .map(|x| x.iter().fold(0.0f64, |m, &v| m.max(abs_or_inf(v))))
         .reduce(|| 0.0, f64::max)
 }
 
@@ -160,7 +170,7 @@ struct History {
     s: Vec<Vec<f32>>,
     y: Vec<Vec<f32>>,
     rho: Vec<f64>,
-    /// `yᵀ·H0·y` of each pair, for the initial scaling.
+    /// `yᵀ·H0·y` of each pair; the newest one's sets the initial scaling.
     yy: Vec<f64>,
     /// Physical index of the oldest pair.
     head: usize,
@@ -226,7 +236,7 @@ impl History {
                     sy[l] += sv * yv;
                     yy[l] += yv * yv * hc.map_or(1.0, |h| f64::from(h[i]));
                 }
-                let g_max = gn.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                let g_max = gn.iter().fold(0.0f64, |m, &v| m.max(abs_or_inf(v)));
                 (sy.iter().sum(), yy.iter().sum(), g_max)
             })
             .collect();
@@ -238,23 +248,26 @@ impl History {
         (sy, yy, g_max)
     }
 
-    /// Recompute `yᵀ·H0·y` of every pair for a new `H0`, so that the next scaling
-    /// `γ = sᵀy / yᵀ·H0·y` matches it.
+    /// Recompute `yᵀ·H0·y` of the newest pair (the only one the scaling `γ` reads) for a new
+    /// `H0`.
     fn rescale(&mut self, h0: &[f32]) {
-        for (y, yy) in self.y.iter().zip(self.yy.iter_mut()) {
-            *yy = ordered_sum(
-                y.par_chunks(CHUNK)
-                    .zip(h0.par_chunks(CHUNK))
-                    .map(|(yc, hc)| {
-                        let mut acc = [0.0f64; LANES];
-                        for (i, (&v, &h)) in yc.iter().zip(hc).enumerate() {
-                            acc[i % LANES] += f64::from(v) * f64::from(v) * f64::from(h);
-                        }
-                        acc.iter().sum()
-                    })
-                    .collect(),
-            );
+        if self.len() == 0 {
+            return;
         }
+        let newest = self.at(self.len() - 1);
+        self.yy[newest] = ordered_sum(
+            self.y[newest]
+                .par_chunks(CHUNK)
+                .zip(h0.par_chunks(CHUNK))
+                .map(|(yc, hc)| {
+                    let mut acc = [0.0f64; LANES];
+                    for (i, (&v, &h)) in yc.iter().zip(hc).enumerate() {
+                        acc[i % LANES] += f64::from(v) * f64::from(v) * f64::from(h);
+                    }
+                    acc.iter().sum()
+                })
+                .collect(),
+        );
     }
 
     /// Forget the pair just stored. Rare (a convex objective always has `sᵀy >= 0`), so the
@@ -334,8 +347,8 @@ impl History {
 /// objective, starting from `x`; returns the minimizer. `h0`, when given, is the diagonal of the
 /// initial inverse-Hessian shape (a preconditioner; each iteration rescales it by the newest
 /// curvature pair, `sᵀy / yᵀ·H0·y`); `refresh_h0(iteration, h0)` may update it after each
-/// iteration and returns whether it did (the stored `yᵀ·H0·y` are then recomputed, so the next
-/// scaling matches the new `H0`). `on_iter` is called
+/// iteration that does not stop the fit, and returns whether it did (the newest pair's `yᵀ·H0·y`
+/// is then recomputed, so the next scaling matches the new `H0`). `on_iter` is called
 /// after each iteration with the iteration number and objective value.
 pub fn minimize(
     x: Vec<f64>,
@@ -416,13 +429,12 @@ pub fn minimize(
         std::mem::swap(&mut g, &mut g_new);
         f = f_new;
         on_iter(n_iter, f);
-        if let Some(h) = h0.as_deref_mut() {
+        if g_max <= settings.gtol || decrease <= settings.ftol {
+            converged = true;
+        } else if let Some(h) = h0.as_deref_mut() {
             if refresh_h0(n_iter, h) {
                 hist.rescale(h);
             }
-        }
-        if g_max <= settings.gtol || decrease <= settings.ftol {
-            converged = true;
         }
     }
     (
