@@ -7,6 +7,7 @@
 //! `max_df`, `max_features`), numbered in the sorted order of their text (`"w1 w2"`, words joined
 //! by one space), as scikit-learn numbers its columns.
 
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -314,14 +315,17 @@ impl VocabularyParams {
                 self.max_df, self.min_df
             )));
         }
+        // Terms are built and sorted in parallel; (term, node) pairs are unique, so the order is
+        // the same on any number of threads.
         let mut kept: Vec<(String, u32)> = (0..index.n_nodes() as u32)
+            .into_par_iter()
             .filter(|&n| {
                 let d = df[n as usize] as f64;
                 d >= min_count && d <= max_count && df[n as usize] > 0
             })
             .map(|n| (index.term(n), n))
             .collect();
-        kept.sort_unstable();
+        kept.par_sort_unstable();
         if let Some(limit) = self.max_features {
             if kept.len() > limit {
                 // Most frequent first; a stable sort keeps alphabetical order among ties.
