@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::features::vocabulary::{NgramIndex, VocabularyParams, NONE};
+use crate::features::vocabulary::{NgramIndex, Trie, VocabularyParams, WordTable, NONE};
 use crate::sparse::{CsrMatrix, SparseVec};
 use crate::text::tokenize::{TokenBuffer, Tokenizer};
 
@@ -75,6 +75,23 @@ fn idf_value(smooth: bool, n_docs: usize, df: u64) -> f64 {
     }
 }
 
+/// The n-gram nodes of every document in one buffer (few large allocations: the memory goes back
+/// to the system when it is dropped, instead of fragmenting the heap).
+struct Interned {
+    nodes: Vec<u32>,
+    /// Document `d`'s nodes are `nodes[offsets[d]..offsets[d + 1]]`.
+    offsets: Vec<usize>,
+}
+
+impl Default for Interned {
+    fn default() -> Self {
+        Interned {
+            nodes: Vec::new(),
+            offsets: vec![0],
+        }
+    }
+}
+
 impl TfidfVectorizer {
     /// Learn the vocabulary and idf from tokenized documents and return the vectorizer with the
     /// documents' TF-IDF rows as one sparse matrix.
@@ -86,14 +103,21 @@ impl TfidfVectorizer {
         params: TfidfParams,
         docs: &[TokenBuffer],
     ) -> Result<(TfidfVectorizer, CsrMatrix)> {
-        Self::fit_transform_from(vocabulary_params, params, docs.len(), |visit| {
-            docs.iter().for_each(visit)
-        })
+        vocabulary_params.check()?;
+        let range = vocabulary_params.ngram_range;
+        let mut index = NgramIndex::default();
+        let mut interned = Interned::default();
+        for d in docs {
+            index.intern_doc(d, range, &mut interned.nodes);
+            interned.offsets.push(interned.nodes.len());
+        }
+        Self::fit_interned(vocabulary_params, params, index, interned)
     }
 
-    /// [`TfidfVectorizer::fit_transform`] from raw texts: tokenizes a block of texts in parallel,
-    /// interns it, and reuses the token buffers for the next block, so the tokens of the whole
-    /// corpus are never held at once. Same result as tokenizing everything first.
+    /// [`TfidfVectorizer::fit_transform`] from raw texts, a block of 2,048 texts at a time, in a
+    /// two-stage pipeline: while the n-grams of one block are interned, the other threads tokenize
+    /// the next block and give its words their ids. The token buffers are reused, so the tokens
+    /// of the whole corpus are never held at once. Same result as tokenizing everything first.
     ///
     /// # Errors
     /// As [`TfidfVectorizer::fit_transform`].
@@ -104,64 +128,75 @@ impl TfidfVectorizer {
         texts: &[T],
     ) -> Result<(TfidfVectorizer, CsrMatrix)> {
         const TOKEN_BLOCK: usize = 2048;
-        let tokenize = |block: &[T], buffers: &mut Vec<TokenBuffer>| {
+        vocabulary_params.check()?;
+        let range = vocabulary_params.ngram_range;
+        /// The word ids of a block's documents, one after another, and where each document ends.
+        #[derive(Default)]
+        struct WordIds {
+            ids: Vec<u32>,
+            ends: Vec<usize>,
+        }
+        let mut buffers: Vec<TokenBuffer> = Vec::new();
+        let mut prepare = |block: &[T], words: &mut WordTable, out: &mut WordIds| {
             buffers.resize_with(block.len(), TokenBuffer::default);
             buffers
                 .par_iter_mut()
                 .zip(block)
                 .for_each(|(b, t)| tokenizer.tokenize_into(t.as_ref(), b));
+            out.ids.clear();
+            out.ends.clear();
+            for b in &buffers {
+                out.ids.extend(b.iter().map(|t| words.id(t)));
+                out.ends.push(out.ids.len());
+            }
         };
-        Self::fit_transform_from(vocabulary_params, params, texts.len(), |visit| {
-            // Interning is sequential; the next block is tokenized on the other threads meanwhile.
-            let blocks: Vec<_> = texts.chunks(TOKEN_BLOCK).collect();
-            let (mut current, mut next) = (Vec::new(), Vec::new());
-            if let Some(first) = blocks.first() {
-                tokenize(first, &mut current);
-            }
-            for i in 0..blocks.len() {
-                rayon::join(
-                    || current.iter().for_each(&mut *visit),
-                    || {
-                        if let Some(b) = blocks.get(i + 1) {
-                            tokenize(b, &mut next);
-                        }
-                    },
-                );
-                std::mem::swap(&mut current, &mut next);
-            }
-        })
+        let blocks: Vec<&[T]> = texts.chunks(TOKEN_BLOCK).collect();
+        let mut words = WordTable::default();
+        let mut trie = Trie::default();
+        let mut interned = Interned::default();
+        let (mut current, mut next) = (WordIds::default(), WordIds::default());
+        if let Some(first) = blocks.first() {
+            prepare(first, &mut words, &mut current);
+        }
+        for i in 0..blocks.len() {
+            rayon::join(
+                || {
+                    let mut start = 0;
+                    for &end in &current.ends {
+                        trie.intern_ids(&current.ids[start..end], range, &mut interned.nodes);
+                        interned.offsets.push(interned.nodes.len());
+                        start = end;
+                    }
+                },
+                || {
+                    if let Some(b) = blocks.get(i + 1) {
+                        prepare(b, &mut words, &mut next);
+                    }
+                },
+            );
+            std::mem::swap(&mut current, &mut next);
+        }
+        drop(buffers);
+        let index = NgramIndex::from_parts(words, trie);
+        Self::fit_interned(vocabulary_params, params, index, interned)
     }
 
-    /// The fit, given the number of documents and a function that shows every tokenized
-    /// document, in order, to the callback it receives.
-    fn fit_transform_from(
+    /// The rest of the fit, from the interned n-grams of every document.
+    fn fit_interned(
         vocabulary_params: VocabularyParams,
         params: TfidfParams,
-        n_docs: usize,
-        for_each_doc: impl FnOnce(&mut (dyn FnMut(&TokenBuffer) + Send)),
+        index: NgramIndex,
+        interned: Interned,
     ) -> Result<(TfidfVectorizer, CsrMatrix)> {
-        vocabulary_params.check()?;
+        let Interned {
+            nodes: flat,
+            offsets,
+        } = interned;
+        let n_docs = offsets.len() - 1;
         if n_docs == 0 {
             return Err(Error::Untrainable(
                 "no documents to fit the vocabulary on".into(),
             ));
-        }
-        let mut index = NgramIndex::default();
-        let range = vocabulary_params.ngram_range;
-        // The n-gram nodes of every document in one buffer (few large allocations: the memory
-        // goes back to the system when it is dropped, instead of fragmenting the heap).
-        let mut flat: Vec<u32> = Vec::new();
-        let mut offsets = Vec::with_capacity(n_docs + 1);
-        offsets.push(0);
-        for_each_doc(&mut |d: &TokenBuffer| {
-            index.intern_doc(d, range, &mut flat);
-            offsets.push(flat.len());
-        });
-        if offsets.len() != n_docs + 1 {
-            return Err(Error::Untrainable(format!(
-                "expected {n_docs} documents but saw {}",
-                offsets.len() - 1
-            )));
         }
         let doc_nodes: Vec<&[u32]> = offsets.windows(2).map(|w| &flat[w[0]..w[1]]).collect();
         let (nodes, terms, dfs) = vocabulary_params.select(&index, &doc_nodes)?;

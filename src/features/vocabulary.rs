@@ -77,14 +77,49 @@ impl std::fmt::Display for DocFreq {
     }
 }
 
-/// Interned n-grams (see the module docs).
+/// Interned n-grams (see the module docs): a table of words and a trie of n-grams over their ids.
 #[derive(Debug, Clone, Default)]
 pub struct NgramIndex {
+    words: WordTable,
+    trie: Trie,
+}
+
+/// Words and their ids, in order of first appearance.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct WordTable {
     words: Vec<Box<str>>,
-    unigrams: FxHashMap<Box<str>, u32>,
+    ids: FxHashMap<Box<str>, u32>,
+}
+
+impl WordTable {
+    /// The id of `w`, adding it if it is new.
+    #[inline]
+    pub(crate) fn id(&mut self, w: &str) -> u32 {
+        if let Some(&id) = self.ids.get(w) {
+            return id;
+        }
+        let id = self.words.len() as u32;
+        self.words.push(w.into());
+        self.ids.insert(w.into(), id);
+        id
+    }
+
+    #[inline]
+    fn get(&self, w: &str) -> Option<u32> {
+        self.ids.get(w).copied()
+    }
+}
+
+/// N-gram nodes over word ids: a unigram is a node of its own and `w1 … wn` is the child of
+/// `w1 … wn-1` along `wn`. It never looks at strings, so it can grow while another thread assigns
+/// the word ids of the next documents.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Trie {
     links: FxHashMap<u64, u32>,
-    /// Per node: parent node (or [`NONE`] for a unigram) and word index.
+    /// Per node: parent node (or [`NONE`] for a unigram) and word id.
     nodes: Vec<(u32, u32)>,
+    /// Per word id: its unigram node, or [`NONE`].
+    unigram: Vec<u32>,
 }
 
 #[inline]
@@ -92,22 +127,17 @@ fn link_key(parent: u32, word: u32) -> u64 {
     (u64::from(parent) << 32) | u64::from(word)
 }
 
-impl NgramIndex {
-    /// Number of interned n-grams.
-    pub fn n_nodes(&self) -> usize {
-        self.nodes.len()
-    }
-
-    fn intern_word(&mut self, w: &str) -> (u32, u32) {
-        if let Some(&node) = self.unigrams.get(w) {
-            return (node, self.nodes[node as usize].1);
+impl Trie {
+    fn unigram_node(&mut self, word: u32) -> u32 {
+        let w = word as usize;
+        if w >= self.unigram.len() {
+            self.unigram.resize(w + 1, NONE);
         }
-        let word = self.words.len() as u32;
-        self.words.push(w.into());
-        let node = self.nodes.len() as u32;
-        self.nodes.push((NONE, word));
-        self.unigrams.insert(w.into(), node);
-        (node, word)
+        if self.unigram[w] == NONE {
+            self.unigram[w] = self.nodes.len() as u32;
+            self.nodes.push((NONE, word));
+        }
+        self.unigram[w]
     }
 
     fn intern_link(&mut self, parent: u32, word: u32) -> u32 {
@@ -119,26 +149,39 @@ impl NgramIndex {
         node
     }
 
-    /// Intern every n-gram of `tokens` with `lo <= n <= hi`, appending their node ids to `out`.
-    pub fn intern_doc(
-        &mut self,
-        tokens: &TokenBuffer,
-        (lo, hi): (usize, usize),
-        out: &mut Vec<u32>,
-    ) {
-        let toks: Vec<(u32, u32)> = tokens.iter().map(|t| self.intern_word(t)).collect();
-        for i in 0..toks.len() {
-            let mut node = toks[i].0;
+    /// Intern every n-gram of the word-id sequence `ids` with `lo <= n <= hi`, appending their
+    /// node ids to `out`.
+    pub(crate) fn intern_ids(&mut self, ids: &[u32], (lo, hi): (usize, usize), out: &mut Vec<u32>) {
+        for i in 0..ids.len() {
+            let mut node = self.unigram_node(ids[i]);
             if lo <= 1 {
                 out.push(node);
             }
-            for n in 2..=hi.min(toks.len() - i) {
-                node = self.intern_link(node, toks[i + n - 1].1);
+            for n in 2..=hi.min(ids.len() - i) {
+                node = self.intern_link(node, ids[i + n - 1]);
                 if n >= lo {
                     out.push(node);
                 }
             }
         }
+    }
+}
+
+impl NgramIndex {
+    /// An index made of a word table and a trie built over its ids.
+    pub(crate) fn from_parts(words: WordTable, trie: Trie) -> NgramIndex {
+        NgramIndex { words, trie }
+    }
+
+    /// Number of interned n-grams.
+    pub fn n_nodes(&self) -> usize {
+        self.trie.nodes.len()
+    }
+
+    /// Intern every n-gram of `tokens` with `lo <= n <= hi`, appending their node ids to `out`.
+    pub fn intern_doc(&mut self, tokens: &TokenBuffer, range: (usize, usize), out: &mut Vec<u32>) {
+        let ids: Vec<u32> = tokens.iter().map(|t| self.words.id(t)).collect();
+        self.trie.intern_ids(&ids, range, out);
     }
 
     /// Look up every n-gram of `tokens` with `lo <= n <= hi` without interning, calling `f`
@@ -156,13 +199,17 @@ impl NgramIndex {
         let mut active = [NONE; MAX_NGRAM];
         for t in tokens.iter() {
             let mut next = [NONE; MAX_NGRAM];
-            if let Some(&unigram) = self.unigrams.get(t) {
-                let word = self.nodes[unigram as usize].1;
-                next[0] = unigram;
+            if let Some(word) = self.words.get(t) {
+                next[0] = self
+                    .trie
+                    .unigram
+                    .get(word as usize)
+                    .copied()
+                    .unwrap_or(NONE);
                 for n in 2..=hi {
                     let prefix = active[n - 2];
                     if prefix != NONE {
-                        if let Some(&node) = self.links.get(&link_key(prefix, word)) {
+                        if let Some(&node) = self.trie.links.get(&link_key(prefix, word)) {
                             next[n - 1] = node;
                         }
                     }
@@ -182,8 +229,8 @@ impl NgramIndex {
         let mut words = Vec::new();
         let mut cur = node;
         while cur != NONE {
-            let (parent, word) = self.nodes[cur as usize];
-            words.push(&*self.words[word as usize]);
+            let (parent, word) = self.trie.nodes[cur as usize];
+            words.push(&*self.words.words[word as usize]);
             cur = parent;
         }
         words.reverse();
@@ -198,21 +245,19 @@ impl NgramIndex {
         for (col, term) in terms.iter().enumerate() {
             let mut node = NONE;
             for w in term.as_ref().split(' ') {
-                let (unigram, word) = index.intern_word(w);
+                let word = index.words.id(w);
                 node = if node == NONE {
-                    unigram
+                    index.trie.unigram_node(word)
                 } else {
-                    index.intern_link(node, word)
+                    index.trie.intern_link(node, word)
                 };
             }
-            if column.len() < index.nodes.len() {
-                column.resize(index.nodes.len(), NONE);
-            }
             if node != NONE {
+                column.resize(index.n_nodes(), NONE);
                 column[node as usize] = col as u32;
             }
         }
-        column.resize(index.nodes.len(), NONE);
+        column.resize(index.n_nodes(), NONE);
         (index, column)
     }
 }
