@@ -399,6 +399,7 @@ impl TfidfVectorizer {
 mod tests {
     use super::*;
     use crate::features::vocabulary::DocFreq;
+    use crate::pipeline::tokenize_all;
     use crate::text::tokenize::{Tokenizer, TokenizerParams};
 
     fn fit(
@@ -407,14 +408,7 @@ mod tests {
         tp: TfidfParams,
     ) -> (TfidfVectorizer, Vec<SparseVec>) {
         let t = Tokenizer::new(TokenizerParams::default());
-        let docs: Vec<TokenBuffer> = texts
-            .iter()
-            .map(|s| {
-                let mut b = TokenBuffer::default();
-                t.tokenize_into(s, &mut b);
-                b
-            })
-            .collect();
+        let docs = tokenize_all(&t, texts);
         let (v, x) = TfidfVectorizer::fit_transform(vp, tp, &docs).unwrap();
         (v, x.to_rows())
     }
@@ -451,15 +445,7 @@ mod tests {
         let t = Tokenizer::new(TokenizerParams::default());
         let (a, xa) =
             TfidfVectorizer::fit_transform_texts(vp.clone(), tp.clone(), &t, &texts).unwrap();
-        let docs: Vec<TokenBuffer> = texts
-            .iter()
-            .map(|s| {
-                let mut b = TokenBuffer::default();
-                t.tokenize_into(s, &mut b);
-                b
-            })
-            .collect();
-        let (b, xb) = TfidfVectorizer::fit_transform(vp, tp, &docs).unwrap();
+        let (b, xb) = TfidfVectorizer::fit_transform(vp, tp, &tokenize_all(&t, &texts)).unwrap();
         assert!(a.n_features() > 20);
         assert_eq!(a.terms(), b.terms());
         assert_eq!(a.idf(), b.idf());
