@@ -594,6 +594,18 @@ mod tests {
         (CsrMatrix::from_rows(&rows, 8), y)
     }
 
+    /// The objective on [`toy`] with C = 0.7 and unequal class weights.
+    fn toy_objective<'a>(x: &'a CsrMatrix, y: &'a [u32]) -> Objective<'a> {
+        Objective {
+            x,
+            xt: x.transpose(),
+            y,
+            k: 3,
+            c: 0.7,
+            class_scale: vec![1.0, 2.0, 0.5],
+        }
+    }
+
     /// `1 / (∂²J/∂θ_i²)` at `theta` by central differences of the gradient.
     fn inverse_hessian_diagonal(obj: &Objective<'_>, theta: &[f64]) -> Vec<f64> {
         let n = obj.n_params();
@@ -616,15 +628,7 @@ mod tests {
         // At W = 0, b = 0 (uniform probabilities) and at a point away from it, the scale is the
         // inverse of the exact Hessian diagonal (for the intercepts, of its mean).
         let (x, y) = toy();
-        let xt = x.transpose();
-        let obj = Objective {
-            x: &x,
-            xt,
-            y: &y,
-            k: 3,
-            c: 0.7,
-            class_scale: vec![1.0, 2.0, 0.5],
-        };
+        let obj = toy_objective(&x, &y);
         let n = obj.n_params();
         let check = |h: &[f32], want: &[f64], at: &str| {
             assert_eq!(h.len(), n);
@@ -658,16 +662,7 @@ mod tests {
     #[test]
     fn gradient_matches_finite_differences() {
         let (x, y) = toy();
-        let xt = x.transpose();
-        let scale = [1.0, 2.0, 0.5];
-        let obj = Objective {
-            x: &x,
-            xt,
-            y: &y,
-            k: 3,
-            c: 0.7,
-            class_scale: scale.to_vec(),
-        };
+        let obj = toy_objective(&x, &y);
         let n = 8 * 3 + 3;
         let theta: Vec<f64> = (0..n)
             .map(|i| ((i * 37 % 11) as f64 - 5.0) / 10.0)
