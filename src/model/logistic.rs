@@ -144,7 +144,6 @@ pub fn fit(
     let start = Instant::now();
     let objective = Objective::new(params, x, y, labels.len())?;
     let (n, d, k) = (x.n_rows(), x.n_cols, labels.len());
-    let margins = vec![0.0f64; n * k];
     // scikit-learn scales the objective by 1 / (C · Σ s_i) and stops on its gradient: same test.
     let settings = Settings {
         max_iter: params.max_iter,
@@ -153,7 +152,9 @@ pub fn fit(
         memory: lbfgs_memory(d * k + k),
     };
     let mut h0 = objective.curvature_scale();
-    let margins = std::cell::RefCell::new(margins);
+    // Scratch of every evaluation; after an iteration it holds the residuals at the accepted
+    // point (the line search's last evaluation), from which the preconditioner is refreshed.
+    let margins = std::cell::RefCell::new(vec![0.0f64; n * k]);
     let (theta, outcome) = lbfgs::minimize(
         vec![0.0f64; d * k + k],
         settings,
