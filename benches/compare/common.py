@@ -11,6 +11,7 @@ A data set is described on the command line of every script by:
   --label-col L         column/key holding the label (train / gold only)
 """
 
+import argparse
 import csv
 import json
 import re
@@ -26,6 +27,17 @@ def add_data_args(parser, with_label):
     parser.add_argument("--text-cols", required=True, help="comma-separated, 1-based indices without header")
     if with_label:
         parser.add_argument("--label-col", required=True)
+
+
+def predict_args(description):
+    """Parse the arguments every peer's predict script takes: the data format, --model,
+    --input (raw test file) and --out (one label per line)."""
+    ap = argparse.ArgumentParser(description=description)
+    add_data_args(ap, with_label=False)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--input", required=True)
+    ap.add_argument("--out", required=True)
+    return ap.parse_args()
 
 
 def _split(spec):

@@ -2,20 +2,13 @@
 normalise each text as at training time, predict one label per text, write
 one label per line."""
 
-import argparse
-
-from common import add_data_args, ft_normalize, read_records, write_labels
+from common import predict_args, ft_normalize, read_records, write_labels
 
 PREFIX = "__label__"
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    add_data_args(ap, with_label=False)
-    ap.add_argument("--model", required=True)
-    ap.add_argument("--input", required=True)
-    ap.add_argument("--out", required=True)
-    args = ap.parse_args()
+    args = predict_args(__doc__)
 
     import fasttext
 

@@ -1,18 +1,11 @@
 """Predict with the scikit-learn peer: load the joblib model, read the raw test
 file, vectorize + predict, write one label per line."""
 
-import argparse
-
-from common import add_data_args, read_records, write_labels
+from common import predict_args, read_records, write_labels
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    add_data_args(ap, with_label=False)
-    ap.add_argument("--model", required=True)
-    ap.add_argument("--input", required=True)
-    ap.add_argument("--out", required=True)
-    args = ap.parse_args()
+    args = predict_args(__doc__)
 
     import joblib
 

@@ -4,24 +4,26 @@ use serde_json::Value;
 
 use crate::util::*;
 
-fn cv_json(dir: &std::path::Path) -> Value {
+/// `cv` on the training fixture: 3 grouped folds over C = 1 and 10, with extra flags.
+fn run_cv(dir: &std::path::Path, extra: &[&str]) -> String {
     let data = fx("train.csv");
-    json(&run_ok(
-        dir,
-        &[
-            "cv",
-            "--data",
-            &data,
-            "--folds",
-            "3",
-            "--group-column",
-            "article",
-            "--c",
-            "1,10",
-            "--format",
-            "json",
-        ],
-    ))
+    let mut args = vec![
+        "cv",
+        "--data",
+        &data,
+        "--folds",
+        "3",
+        "--group-column",
+        "article",
+        "--c",
+        "1,10",
+    ];
+    args.extend_from_slice(extra);
+    run_ok(dir, &args)
+}
+
+fn cv_json(dir: &std::path::Path) -> Value {
+    json(&run_cv(dir, &["--format", "json"]))
 }
 
 #[test]
@@ -67,21 +69,7 @@ fn cv_text_marks_the_best_setting() {
     let best_c = cv["settings"][cv["best"].as_u64().unwrap() as usize]["params"]["logistic"]["c"]
         .as_f64()
         .unwrap();
-    let data = fx("train.csv");
-    let out = run_ok(
-        dir.path(),
-        &[
-            "cv",
-            "--data",
-            &data,
-            "--folds",
-            "3",
-            "--group-column",
-            "article",
-            "--c",
-            "1,10",
-        ],
-    );
+    let out = run_cv(dir.path(), &[]);
     let settings: Vec<&str> = out.lines().filter(|l| l.contains("c=")).collect();
     let marked: Vec<&&str> = settings.iter().filter(|l| l.starts_with('*')).collect();
     assert_eq!(marked.len(), 1, "exactly one setting is marked:\n{out}");

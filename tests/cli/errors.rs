@@ -348,18 +348,10 @@ fn standard_input_twice() {
 fn duplicate_label_columns_are_rejected() {
     // Two heads named `topic` would collide in every output (JSON keys, CSV columns).
     let dir = tempdir();
-    let data = fx("train.csv");
-    let out = run(
+    let out = run_train(
         dir.path(),
-        &[
-            "train",
-            "--data",
-            &data,
-            "--model",
-            "m.newsclass",
-            "--label-columns",
-            "topic,topic",
-        ],
+        "m.newsclass",
+        &["--label-columns", "topic,topic"],
     );
     assert_user_error(&out, &["topic"]);
     assert!(!dir.path().join("m.newsclass").exists());

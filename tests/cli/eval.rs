@@ -4,8 +4,9 @@ use serde_json::Value;
 
 use crate::util::*;
 
-fn eval_json(dir: &std::path::Path, data: &str) -> Value {
-    json(&run_ok(
+/// The JSON report of `eval` with `m.newsclass` on `data`, as printed.
+fn eval_json_text(dir: &std::path::Path, data: &str) -> String {
+    run_ok(
         dir,
         &[
             "eval",
@@ -16,7 +17,11 @@ fn eval_json(dir: &std::path::Path, data: &str) -> Value {
             "--format",
             "json",
         ],
-    ))
+    )
+}
+
+fn eval_json(dir: &std::path::Path, data: &str) -> Value {
+    json(&eval_json_text(dir, data))
 }
 
 /// Check one head of an eval report; return its confusion labels.
@@ -93,45 +98,11 @@ fn eval_agrees_with_predict_and_survives_reloading() {
     let dir = tempdir();
     train(dir.path(), "m.newsclass", &[]);
     let test = fx("test.csv");
-    let first = run_ok(
-        dir.path(),
-        &[
-            "eval",
-            "--model",
-            "m.newsclass",
-            "--data",
-            &test,
-            "--format",
-            "json",
-        ],
-    );
-    let second = run_ok(
-        dir.path(),
-        &[
-            "eval",
-            "--model",
-            "m.newsclass",
-            "--data",
-            &test,
-            "--format",
-            "json",
-        ],
-    );
+    let first = eval_json_text(dir.path(), &test);
+    let second = eval_json_text(dir.path(), &test);
     assert_eq!(first, second);
     let ev = json(&first);
-    let preds = jsonl(&run_ok(
-        dir.path(),
-        &[
-            "predict",
-            "--model",
-            "m.newsclass",
-            "--input-format",
-            "csv",
-            "--format",
-            "jsonl",
-            &test,
-        ],
-    ));
+    let preds = predict_jsonl(dir.path(), "m.newsclass", "csv", &test);
     let gold = fixture_rows("test.csv");
     assert_eq!(preds.len(), gold.len());
     for (head, col) in [("topic", 2), ("stance", 3)] {

@@ -231,19 +231,7 @@ fn csv_input_passes_ids_through() {
         "in.csv",
         "id,text\nx1,Troops shelled militant positions near the border.\nx2,\"The envoy praised the talks, calling them a success.\"\n",
     );
-    let preds = jsonl(&run_ok(
-        dir.path(),
-        &[
-            "predict",
-            "--model",
-            "m.newsclass",
-            "--input-format",
-            "csv",
-            "--format",
-            "jsonl",
-            "in.csv",
-        ],
-    ));
+    let preds = predict_jsonl(dir.path(), "m.newsclass", "csv", "in.csv");
     assert_eq!(preds.len(), 2);
     assert_eq!(preds[0]["id"], "x1");
     assert_eq!(preds[1]["id"], "x2");
@@ -312,19 +300,7 @@ fn jsonl_input_is_classified_row_by_row() {
         "in.jsonl",
         "{\"id\":\"j1\",\"text\":\"Troops shelled the border. Ten people died.\"}\n\n{\"id\":7,\"text\":\"Talks resumed in Geneva.\"}\n",
     );
-    let preds = jsonl(&run_ok(
-        dir.path(),
-        &[
-            "predict",
-            "--model",
-            "m.newsclass",
-            "--input-format",
-            "jsonl",
-            "--format",
-            "jsonl",
-            "in.jsonl",
-        ],
-    ));
+    let preds = predict_jsonl(dir.path(), "m.newsclass", "jsonl", "in.jsonl");
     // Rows are classified as given: two sentences in one row stay one item.
     assert_eq!(preds.len(), 2, "{preds:?}");
     assert_eq!(preds[0]["id"], "j1");

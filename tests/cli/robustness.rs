@@ -71,17 +71,7 @@ fn successful_training_leaves_only_the_model() {
 #[test]
 fn a_failed_save_leaves_no_temporary_file() {
     let dir = tempdir();
-    let data = fx("train.csv");
-    let out = run(
-        dir.path(),
-        &[
-            "train",
-            "--data",
-            &data,
-            "--model",
-            "missing-dir/m.newsclass",
-        ],
-    );
+    let out = run_train(dir.path(), "missing-dir/m.newsclass", &[]);
     assert_user_error(&out, &["missing-dir"]);
     assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
 }

@@ -53,21 +53,11 @@ fn train_prints_rows_vocabulary_and_per_head_summary() {
 #[test]
 fn validation_split_grouped_by_article_reports_held_out_scores() {
     let dir = tempdir();
-    let data = fx("train.csv");
-    let out = run_ok(
+    let out = ok(&run_train(
         dir.path(),
-        &[
-            "train",
-            "--data",
-            &data,
-            "--model",
-            "m.newsclass",
-            "--validation-split",
-            "0.2",
-            "--group-column",
-            "article",
-        ],
-    );
+        "m.newsclass",
+        &["--validation-split", "0.2", "--group-column", "article"],
+    ));
     // 15 articles of 4 sentences: 3 articles (12 rows) held out, the model trained on 48.
     assert!(out.contains("trained on 48 rows"), "{out}");
     let held = out
@@ -188,17 +178,7 @@ fn no_header_with_numbered_columns_names_heads_coln() {
     assert!(!out.contains("stance"), "{out}");
 
     let article = fx("article.txt");
-    let preds = jsonl(&run_ok(
-        dir.path(),
-        &[
-            "predict",
-            "--model",
-            "n.newsclass",
-            "--format",
-            "jsonl",
-            &article,
-        ],
-    ));
+    let preds = predict_jsonl(dir.path(), "n.newsclass", "text", &article);
     assert!(!preds.is_empty());
     for p in &preds {
         let label = p["col1"]["label"].as_str().expect("col1 label");

@@ -82,15 +82,38 @@ pub fn run_ok(dir: &Path, args: &[&str]) -> String {
     ok(&run(dir, args))
 }
 
-/// Train a model on the training fixture into `dir/name`, with extra flags.
-pub fn train(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
+/// Run `train` on the training fixture into `dir/name`, with extra flags; succeed or not.
+pub fn run_train(dir: &Path, name: &str, extra: &[&str]) -> Output {
     let data = fx("train.csv");
     let mut args = vec!["train", "--data", data.as_str(), "--model", name];
     args.extend_from_slice(extra);
-    run_ok(dir, &args);
+    run(dir, &args)
+}
+
+/// Train a model on the training fixture into `dir/name`, with extra flags.
+pub fn train(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
+    ok(&run_train(dir, name, extra));
     let path = dir.join(name);
     assert!(path.is_file(), "train did not write {}", path.display());
     path
+}
+
+/// Run `predict --format jsonl` with `model` on `input` (read as `input_format`), assert
+/// success, and return the parsed records.
+pub fn predict_jsonl(dir: &Path, model: &str, input_format: &str, input: &str) -> Vec<Value> {
+    jsonl(&run_ok(
+        dir,
+        &[
+            "predict",
+            "--model",
+            model,
+            "--input-format",
+            input_format,
+            "--format",
+            "jsonl",
+            input,
+        ],
+    ))
 }
 
 /// Write `contents` to `dir/name` and return its path.
