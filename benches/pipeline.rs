@@ -9,13 +9,12 @@ use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use newsclass::data::{read_path, Column, DataSpec, Dataset};
-use newsclass::features::tfidf::{TfidfParams, TfidfVectorizer};
-use newsclass::features::vocabulary::{DocFreq, VocabularyParams};
+use newsclass::features::tfidf::TfidfVectorizer;
+use newsclass::features::vocabulary::DocFreq;
 use newsclass::model::labels::LabelSet;
-use newsclass::model::logistic::{fit, LogisticParams, Objective};
-use newsclass::pipeline::tokenize_all;
+use newsclass::model::logistic::{fit, Objective};
 use newsclass::text::tokenize::{TokenBuffer, Tokenizer, TokenizerParams};
-use newsclass::{Pipeline, PipelineParams};
+use newsclass::{Pipeline, PipelineParams, ValidPipelineParams};
 
 const AG: &str = "../shared/datasets/ag_news/train_20k.csv";
 
@@ -38,61 +37,52 @@ fn ag_news() -> Option<Dataset> {
     Some(read_path(Path::new(AG), &spec).expect("AG News parses"))
 }
 
-fn ag_params() -> PipelineParams {
-    PipelineParams {
-        vocabulary: VocabularyParams {
-            ngram_range: (1, 2),
-            min_df: DocFreq::Count(2),
-            ..Default::default()
-        },
-        tfidf: TfidfParams {
-            sublinear_tf: true,
-            ..Default::default()
-        },
-        logistic: LogisticParams {
-            c: 10.0,
-            ..Default::default()
-        },
-        ..Default::default()
-    }
+fn ag_params() -> ValidPipelineParams {
+    PipelineParams::default()
+        .ngram_range(1, 2)
+        .min_df(DocFreq::Count(2))
+        .sublinear_tf(true)
+        .c(10.0)
+        .check()
+        .expect("valid parameters")
 }
 
-fn stages(c: &mut Criterion, name: &str, data: &Dataset, params: &PipelineParams) {
+fn stages(c: &mut Criterion, name: &str, data: &Dataset, params: &ValidPipelineParams) {
     let n = data.len() as u64;
-    let bytes: u64 = data.texts.iter().map(|t| t.len() as u64).sum();
+    let bytes: u64 = data.texts().iter().map(|t| t.len() as u64).sum();
     let tok = Tokenizer::new(TokenizerParams::default());
     let mut g = c.benchmark_group(name);
     g.sample_size(10);
     g.throughput(Throughput::Bytes(bytes));
     g.bench_function("tokenize/fast-path parallel", |b| {
-        b.iter(|| black_box(tokenize_all(&tok, &data.texts)))
+        b.iter(|| black_box(tok.tokenize_all(data.texts())))
     });
     g.bench_function("tokenize/tokenizers pipeline 1 thread", |b| {
         b.iter(|| {
             let mut buf = TokenBuffer::default();
-            for t in &data.texts {
+            for t in data.texts() {
                 tok.tokenize_reference(t, &mut buf);
                 black_box(buf.len());
             }
         })
     });
     g.throughput(Throughput::Elements(n));
-    let docs = tokenize_all(&tok, &data.texts);
+    let docs = tok.tokenize_all(data.texts());
     g.bench_function("vocabulary fit + transform", |b| {
         b.iter(|| {
             black_box(
-                TfidfVectorizer::fit_transform(
-                    params.vocabulary.clone(),
-                    params.tfidf.clone(),
-                    &docs,
-                )
+                TfidfVectorizer::fit_transform(&params.vocabulary, &params.tfidf, &docs, |d, b| {
+                    b.clone_from(d)
+                })
                 .unwrap(),
             )
         })
     });
     let (vec, x) =
-        TfidfVectorizer::fit_transform(params.vocabulary.clone(), params.tfidf.clone(), &docs)
-            .unwrap();
+        TfidfVectorizer::fit_transform(&params.vocabulary, &params.tfidf, &docs, |d, b| {
+            b.clone_from(d)
+        })
+        .unwrap();
     g.bench_function("n-grams + tf-idf transform", |b| {
         b.iter(|| {
             let mut s = Vec::new();
@@ -101,12 +91,10 @@ fn stages(c: &mut Criterion, name: &str, data: &Dataset, params: &PipelineParams
             }
         })
     });
-    let labels = LabelSet::from_labels(data.labels[0].iter().map(String::as_str));
-    let y: Vec<u32> = data.labels[0]
-        .iter()
-        .map(|l| labels.id(l).unwrap() as u32)
-        .collect();
-    let obj = Objective::new(&params.logistic, &x, &y, labels.len()).unwrap();
+    let gold = data.heads().next().expect("labeled data").1;
+    let labels = LabelSet::from_labels(gold.iter().map(String::as_str));
+    let y: Vec<u32> = gold.iter().map(|l| labels.id(l).unwrap() as u32).collect();
+    let obj = Objective::new(params.logistic(), &x, &y, labels.len()).unwrap();
     let theta = vec![0.01; obj.n_params()];
     let mut grad = vec![0.0; obj.n_params()];
     let mut scratch = vec![0.0; obj.scratch_len()];
@@ -116,25 +104,25 @@ fn stages(c: &mut Criterion, name: &str, data: &Dataset, params: &PipelineParams
     });
     g.throughput(Throughput::Elements(n));
     g.bench_function("fit one head", |b| {
-        b.iter(|| black_box(fit(&params.logistic, &x, &y, labels.clone(), |_, _| {}).unwrap()))
+        b.iter(|| black_box(fit(params.logistic(), &x, &y, labels.clone(), |_, _| {}).unwrap()))
     });
-    let (model, _) = Pipeline::fit(params.clone(), data, &mut |_| {}).unwrap();
+    let model = Pipeline::fit(params, data).unwrap();
     g.bench_function("predict batched", |b| {
-        b.iter(|| black_box(model.predict(&data.texts)))
+        b.iter(|| black_box(model.predict(data.texts())))
     });
     g.bench_function("predict one sentence per call", |b| {
         b.iter(|| {
-            for t in &data.texts {
+            for t in data.texts() {
                 black_box(model.predict(std::slice::from_ref(t)));
             }
         })
     });
-    let bytes = newsclass::persist::to_bytes(&model);
+    let bytes = model.to_bytes();
     g.throughput(Throughput::Bytes(bytes.len() as u64));
     g.bench_function("model load", |b| {
         b.iter_batched(
             || bytes.clone(),
-            |bytes| black_box(newsclass::persist::from_bytes(&bytes).unwrap()),
+            |bytes| black_box(Pipeline::from_bytes(&bytes).unwrap()),
             BatchSize::LargeInput,
         )
     });
@@ -142,7 +130,7 @@ fn stages(c: &mut Criterion, name: &str, data: &Dataset, params: &PipelineParams
 }
 
 fn benches(c: &mut Criterion) {
-    let params = PipelineParams::default();
+    let params = PipelineParams::default().check().unwrap();
     stages(c, "project-data", &project_data(), &params);
     if let Some(ag) = ag_news() {
         stages(c, "ag-news-20k", &ag, &ag_params());

@@ -6,19 +6,21 @@
 //! groups of equal size are ordered by a seeded shuffle). [`cross_validate`] fits one pipeline
 //! per fold, with the vocabulary learned from the training folds only.
 
+use std::collections::BTreeMap;
+
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::metrics::ConfusionMatrix;
-use crate::pipeline::{Pipeline, PipelineParams};
+use crate::features::vocabulary::DocFreq;
+use crate::pipeline::{Pipeline, PipelineParams, ValidPipelineParams};
 
 /// Group of each row: the dataset's groups, or one group per row.
 fn row_groups(data: &Dataset) -> Vec<usize> {
-    match &data.groups {
+    match data.groups() {
         Some(g) => {
             let mut names: Vec<&str> = g.iter().map(String::as_str).collect();
             names.sort_unstable();
@@ -38,8 +40,12 @@ fn row_groups(data: &Dataset) -> Vec<usize> {
 /// Assign each row to one of `k` folds, keeping groups together. Deterministic for a seed.
 ///
 /// # Errors
-/// [`Error::InvalidParam`] when `k < 2` or there are fewer groups than folds.
+/// [`Error::NoRows`] for empty data, [`Error::InvalidParam`] when `k < 2` or there are fewer
+/// groups than folds.
 pub fn group_folds(data: &Dataset, k: usize, seed: u64) -> Result<Vec<usize>> {
+    if data.is_empty() {
+        return Err(Error::NoRows);
+    }
     if k < 2 {
         return Err(Error::param("folds", k, "must be at least 2"));
     }
@@ -69,18 +75,28 @@ pub fn group_folds(data: &Dataset, k: usize, seed: u64) -> Result<Vec<usize>> {
     Ok(groups.iter().map(|&g| fold_of_group[g]).collect())
 }
 
+/// Check a held-out fraction before any data is read.
+///
+/// # Errors
+/// [`Error::InvalidParam`] (`validation_split`) unless `0 < fraction < 1`.
+pub fn check_holdout_fraction(fraction: f64) -> Result<()> {
+    if fraction > 0.0 && fraction < 1.0 {
+        Ok(())
+    } else {
+        Err(Error::param(
+            "validation_split",
+            fraction,
+            "expected a fraction strictly between 0 and 1, e.g. 0.2",
+        ))
+    }
+}
+
 /// Split rows into (train, held-out) with about `fraction` of the groups held out.
 ///
 /// # Errors
 /// [`Error::InvalidParam`] unless `0 < fraction < 1` and both parts are non-empty.
 pub fn holdout_split(data: &Dataset, fraction: f64, seed: u64) -> Result<(Vec<usize>, Vec<usize>)> {
-    if !(fraction > 0.0 && fraction < 1.0) {
-        return Err(Error::param(
-            "validation_split",
-            fraction,
-            "must lie strictly between 0 and 1",
-        ));
-    }
+    check_holdout_fraction(fraction)?;
     let groups = row_groups(data);
     let n_groups = groups.iter().max().map_or(0, |m| m + 1);
     let mut order: Vec<usize> = (0..n_groups).collect();
@@ -109,42 +125,14 @@ pub fn holdout_split(data: &Dataset, fraction: f64, seed: u64) -> Result<(Vec<us
 }
 
 /// Scores of one head on one evaluation.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct HeadScore {
-    /// Head name.
-    pub head: String,
     /// Accuracy.
     pub accuracy: f64,
+    /// Head name.
+    pub head: String,
     /// Macro-averaged F1.
     pub macro_f1: f64,
-}
-
-/// Evaluate a fitted pipeline on rows of a labeled dataset, per head.
-pub fn score(model: &Pipeline, data: &Dataset) -> Vec<(String, ConfusionMatrix)> {
-    let preds = model.predict(&data.texts);
-    model
-        .heads()
-        .iter()
-        .enumerate()
-        .filter_map(|(h, head)| {
-            let col = data.head_names.iter().position(|n| n == &head.name)?;
-            let pairs = preds
-                .iter()
-                .zip(&data.labels[col])
-                .map(|(p, gold)| (gold.as_str(), model.label(h, p)));
-            Some((
-                head.name.clone(),
-                ConfusionMatrix::from_pairs(head.model.labels().names(), pairs),
-            ))
-        })
-        .collect()
-}
-
-/// Per-fold scores of one parameter setting.
-#[derive(Debug, Clone, Serialize)]
-pub struct CvResult {
-    /// `folds[f]` holds the per-head scores of fold `f`.
-    pub folds: Vec<Vec<HeadScore>>,
 }
 
 /// Mean and sample standard deviation.
@@ -162,32 +150,251 @@ pub fn mean_sd(v: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-/// k-fold cross-validation of one parameter setting over precomputed folds.
+/// A parameter grid: a base setting and lists of values to try for the options most worth
+/// tuning. An empty list keeps the base's value. Settings are expanded with `c` outermost, then
+/// `ngram_range`, `min_df`, `sublinear_tf`.
+///
+/// ```
+/// use newsclass::cv::Grid;
+/// use newsclass::PipelineParams;
+///
+/// let grid = Grid::new(PipelineParams::default()).c([1.0, 10.0]).ngram_range([(1, 1), (1, 2)]);
+/// assert_eq!(grid.settings()?.len(), 4);
+/// # Ok::<(), newsclass::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grid {
+    base: PipelineParams,
+    c: Vec<f64>,
+    ngram_range: Vec<(usize, usize)>,
+    min_df: Vec<DocFreq>,
+    sublinear_tf: Vec<bool>,
+}
+
+impl Grid {
+    /// A grid of one setting, `base`; its seed also draws the folds.
+    pub fn new(base: PipelineParams) -> Grid {
+        Grid {
+            base,
+            c: Vec::new(),
+            ngram_range: Vec::new(),
+            min_df: Vec::new(),
+            sublinear_tf: Vec::new(),
+        }
+    }
+
+    /// Values of `C` to try.
+    pub fn c(mut self, values: impl IntoIterator<Item = f64>) -> Grid {
+        self.c = values.into_iter().collect();
+        self
+    }
+
+    /// Word n-gram ranges to try.
+    pub fn ngram_range(mut self, values: impl IntoIterator<Item = (usize, usize)>) -> Grid {
+        self.ngram_range = values.into_iter().collect();
+        self
+    }
+
+    /// `min_df` values to try.
+    pub fn min_df(mut self, values: impl IntoIterator<Item = DocFreq>) -> Grid {
+        self.min_df = values.into_iter().collect();
+        self
+    }
+
+    /// `sublinear_tf` values to try.
+    pub fn sublinear_tf(mut self, values: impl IntoIterator<Item = bool>) -> Grid {
+        self.sublinear_tf = values.into_iter().collect();
+        self
+    }
+
+    /// The base setting.
+    pub fn base(&self) -> &PipelineParams {
+        &self.base
+    }
+
+    /// Every setting of the grid, checked.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParam`] for the first value out of range.
+    pub fn settings(&self) -> Result<Vec<ValidPipelineParams>> {
+        fn or<T: Clone>(v: &[T], base: T) -> Vec<T> {
+            if v.is_empty() {
+                vec![base]
+            } else {
+                v.to_vec()
+            }
+        }
+        let b = &self.base;
+        let mut out = Vec::new();
+        for c in or(&self.c, b.logistic.c) {
+            for ng in or(&self.ngram_range, b.vocabulary.ngram_range) {
+                for md in or(&self.min_df, b.vocabulary.min_df) {
+                    for sl in or(&self.sublinear_tf, b.tfidf.sublinear_tf) {
+                        out.push(
+                            b.clone()
+                                .c(c)
+                                .ngram_range(ng.0, ng.1)
+                                .min_df(md)
+                                .sublinear_tf(sl)
+                                .check()?,
+                        );
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Mean and standard deviation over folds of one head's scores.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HeadCv {
+    /// Mean accuracy.
+    pub accuracy_mean: f64,
+    /// Standard deviation of the accuracy.
+    pub accuracy_sd: f64,
+    /// Mean macro-F1.
+    pub macro_f1_mean: f64,
+    /// Standard deviation of the macro-F1.
+    pub macro_f1_sd: f64,
+}
+
+/// The cross-validation of one setting.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SettingReport {
+    /// `folds[f]` holds the per-head scores of fold `f`, in the data's head order.
+    pub folds: Vec<Vec<HeadScore>>,
+    /// Per head: mean and standard deviation over folds.
+    pub heads: BTreeMap<String, HeadCv>,
+    /// Mean over heads of the mean macro-F1: what [`CvReport::best`] maximizes.
+    pub mean_macro_f1: f64,
+    /// The setting (serialized with its keys in sorted order, as every other map here).
+    #[serde(serialize_with = "sorted_keys")]
+    pub params: PipelineParams,
+}
+
+fn sorted_keys<S: serde::Serializer>(p: &PipelineParams, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::Error as _;
+    serde_json::to_value(p)
+        .map_err(S::Error::custom)?
+        .serialize(s)
+}
+
+/// The outcome of [`cross_validate`]; serialized, the JSON of `newsclass cv --format json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CvReport {
+    /// Index of the best setting (highest mean macro-F1 over heads; the first on ties).
+    pub best: usize,
+    /// Number of folds.
+    pub folds: usize,
+    /// The column the folds were grouped by, when known (set by the caller).
+    pub grouped_by: Option<String>,
+    /// Rows.
+    pub n: usize,
+    /// Every setting, in grid order.
+    pub settings: Vec<SettingReport>,
+}
+
+impl CvReport {
+    /// The best setting.
+    pub fn best(&self) -> &SettingReport {
+        &self.settings[self.best]
+    }
+}
+
+/// k-fold cross-validation of every setting of `grid` on the same folds (grouped when `data`
+/// has groups, drawn with the grid's seed). `on_setting(i, n, params)` is called before setting
+/// `i` of `n` is fitted.
 ///
 /// # Errors
-/// Any fit error (e.g. a fold whose training part has a single class).
+/// Invalid grid values, [`Error::NoHeads`] for unlabeled data, too few groups for `k` folds, or
+/// any fit error (e.g. a fold whose training part has a single class).
 pub fn cross_validate(
-    params: &PipelineParams,
+    grid: &Grid,
+    data: &Dataset,
+    k: usize,
+    on_setting: &mut dyn FnMut(usize, usize, &PipelineParams),
+) -> Result<CvReport> {
+    let settings = grid.settings()?;
+    if data.head_names().is_empty() {
+        return Err(Error::NoHeads);
+    }
+    let folds = group_folds(data, k, grid.base.seed)?;
+    let mut reports = Vec::with_capacity(settings.len());
+    for (i, params) in settings.iter().enumerate() {
+        on_setting(i, settings.len(), params.params());
+        let fold_scores = cross_validate_one(params, data, &folds, k)?;
+        let mut heads = BTreeMap::new();
+        for (h, name) in data.head_names().iter().enumerate() {
+            let acc: Vec<f64> = fold_scores.iter().map(|f| f[h].accuracy).collect();
+            let f1: Vec<f64> = fold_scores.iter().map(|f| f[h].macro_f1).collect();
+            let (accuracy_mean, accuracy_sd) = mean_sd(&acc);
+            let (macro_f1_mean, macro_f1_sd) = mean_sd(&f1);
+            heads.insert(
+                name.clone(),
+                HeadCv {
+                    accuracy_mean,
+                    accuracy_sd,
+                    macro_f1_mean,
+                    macro_f1_sd,
+                },
+            );
+        }
+        let mean_macro_f1 = data
+            .head_names()
+            .iter()
+            .map(|h| heads[h].macro_f1_mean)
+            .sum::<f64>()
+            / data.head_names().len() as f64;
+        reports.push(SettingReport {
+            folds: fold_scores,
+            heads,
+            mean_macro_f1,
+            params: params.params().clone(),
+        });
+    }
+    let best = (0..reports.len())
+        .max_by(|&x, &y| {
+            reports[x]
+                .mean_macro_f1
+                .total_cmp(&reports[y].mean_macro_f1)
+                .then(y.cmp(&x))
+        })
+        .expect("a grid has at least one setting");
+    Ok(CvReport {
+        best,
+        folds: k,
+        grouped_by: None,
+        n: data.len(),
+        settings: reports,
+    })
+}
+
+/// Per-fold, per-head scores of one setting over precomputed folds.
+fn cross_validate_one(
+    params: &ValidPipelineParams,
     data: &Dataset,
     folds: &[usize],
-) -> Result<CvResult> {
-    let k = folds.iter().max().map_or(0, |m| m + 1);
+    k: usize,
+) -> Result<Vec<Vec<HeadScore>>> {
     let mut out = Vec::with_capacity(k);
     for f in 0..k {
         let train: Vec<usize> = (0..data.len()).filter(|&r| folds[r] != f).collect();
         let test: Vec<usize> = (0..data.len()).filter(|&r| folds[r] == f).collect();
-        let (model, _) = Pipeline::fit(params.clone(), &data.select(&train), &mut |_| {})?;
-        let scores = score(&model, &data.select(&test))
-            .into_iter()
-            .map(|(head, cm)| HeadScore {
-                head,
-                accuracy: cm.accuracy(),
-                macro_f1: cm.macro_f1(),
-            })
-            .collect();
-        out.push(scores);
+        let model = Pipeline::fit(params, &data.select(&train))?;
+        let report = model.evaluate(&data.select(&test))?;
+        out.push(
+            data.head_names()
+                .iter()
+                .map(|h| HeadScore {
+                    accuracy: report.heads[h].accuracy,
+                    head: h.clone(),
+                    macro_f1: report.heads[h].macro_f1,
+                })
+                .collect(),
+        );
     }
-    Ok(CvResult { folds: out })
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -196,12 +403,10 @@ mod tests {
 
     fn grouped(n_groups: usize, per: usize) -> Dataset {
         let n = n_groups * per;
-        Dataset {
-            texts: (0..n).map(|i| format!("row {i}")).collect(),
-            lines: (1..=n as u64).collect(),
-            groups: Some((0..n).map(|i| format!("g{}", i / per)).collect()),
-            ..Default::default()
-        }
+        Dataset::new((0..n).map(|i| format!("row {i}")))
+            .unwrap()
+            .with_groups((0..n).map(|i| format!("g{}", i / per)))
+            .unwrap()
     }
 
     #[test]
@@ -223,7 +428,7 @@ mod tests {
         let (train, test) = holdout_split(&d, 0.2, 1).unwrap();
         assert_eq!(test.len(), 8);
         assert_eq!(train.len(), 32);
-        let groups = d.groups.as_ref().unwrap();
+        let groups = d.groups().unwrap();
         for t in &test {
             assert!(!train.iter().any(|r| groups[*r] == groups[*t]));
         }
@@ -234,6 +439,55 @@ mod tests {
     fn too_few_groups_for_folds_is_an_error() {
         assert!(group_folds(&grouped(3, 2), 5, 0).is_err());
         assert!(group_folds(&grouped(3, 2), 1, 0).is_err());
+    }
+
+    #[test]
+    fn grid_expands_in_order_and_checks_values() {
+        let g = Grid::new(PipelineParams::default())
+            .c([1.0, 10.0])
+            .sublinear_tf([false, true]);
+        let s = g.settings().unwrap();
+        assert_eq!(s.len(), 4);
+        assert_eq!((s[1].logistic.c, s[1].tfidf.sublinear_tf), (1.0, true));
+        assert_eq!((s[2].logistic.c, s[2].tfidf.sublinear_tf), (10.0, false));
+        assert!(Grid::new(PipelineParams::default())
+            .c([0.0])
+            .settings()
+            .is_err());
+    }
+
+    #[test]
+    fn cross_validation_picks_a_best_setting() {
+        let texts: Vec<String> = (0..24)
+            .map(|i| {
+                if i % 2 == 0 {
+                    format!("troops shelled town {i}")
+                } else {
+                    format!("envoys signed truce {i}")
+                }
+            })
+            .collect();
+        let labels: Vec<&str> = (0..24)
+            .map(|i| if i % 2 == 0 { "security" } else { "diplomacy" })
+            .collect();
+        let d = Dataset::new(texts)
+            .unwrap()
+            .with_head("topic", labels)
+            .unwrap()
+            .with_groups((0..24).map(|i| format!("g{}", i / 2)))
+            .unwrap();
+        let grid = Grid::new(PipelineParams::default()).c([0.01, 10.0]);
+        let mut seen = Vec::new();
+        let r = cross_validate(&grid, &d, 3, &mut |i, n, _| seen.push((i, n))).unwrap();
+        assert_eq!(seen, [(0, 2), (1, 2)]);
+        assert_eq!(r.settings.len(), 2);
+        assert_eq!(r.settings[0].folds.len(), 3);
+        assert_eq!(r.best().heads["topic"].accuracy_mean, 1.0);
+        let unlabeled = Dataset::new(["a"]).unwrap();
+        assert!(matches!(
+            cross_validate(&grid, &unlabeled, 2, &mut |_, _, _| {}),
+            Err(Error::NoHeads)
+        ));
     }
 
     #[test]

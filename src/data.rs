@@ -128,26 +128,149 @@ impl Default for DataSpec {
     }
 }
 
-/// Rows read from a data file.
+/// Labeled (or unlabeled) texts in memory: the input of [`crate::Pipeline::fit`],
+/// [`crate::Pipeline::evaluate`] and cross-validation.
+///
+/// Build one from your own data, checked as it grows:
+///
+/// ```
+/// use newsclass::Dataset;
+///
+/// let data = Dataset::new(["Troops shelled the town.", "Envoys signed a truce."])?
+///     .with_head("topic", ["security", "diplomacy"])?
+///     .with_groups(["article-1", "article-2"])?;
+/// assert_eq!(data.len(), 2);
+/// assert_eq!(data.head("topic").unwrap()[1], "diplomacy");
+/// # Ok::<(), newsclass::Error>(())
+/// ```
+///
+/// The readers ([`read_path`], [`read_bytes`]) attach a [`Provenance`] (file, line numbers, ids)
+/// that messages and outputs use.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Dataset {
+    texts: Vec<String>,
+    head_names: Vec<String>,
+    /// `labels[head][row]`.
+    labels: Vec<Vec<String>>,
+    groups: Option<Vec<String>>,
+    provenance: Option<Provenance>,
+}
+
+/// Where the rows of a [`Dataset`] came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Provenance {
     /// The file the rows came from (`-` for standard input).
     pub path: PathBuf,
-    /// Text of each row.
-    pub texts: Vec<String>,
     /// 1-based line where each row starts.
     pub lines: Vec<u64>,
-    /// Names of the label heads, in the order of the spec.
-    pub head_names: Vec<String>,
-    /// Labels: `labels[head][row]`.
-    pub labels: Vec<Vec<String>>,
     /// Ids, when the spec names an id column and the file has it.
     pub ids: Option<Vec<String>>,
-    /// Groups, when the spec names a group column.
-    pub groups: Option<Vec<String>>,
+}
+
+fn collect_strings<S: Into<String>>(values: impl IntoIterator<Item = S>) -> Vec<String> {
+    values.into_iter().map(Into::into).collect()
 }
 
 impl Dataset {
+    /// A dataset of texts, without labels yet.
+    ///
+    /// # Errors
+    /// [`Error::NoRows`] when `texts` is empty.
+    pub fn new<S: Into<String>>(texts: impl IntoIterator<Item = S>) -> Result<Dataset> {
+        let texts = collect_strings(texts);
+        if texts.is_empty() {
+            return Err(Error::NoRows);
+        }
+        Ok(Dataset {
+            texts,
+            ..Default::default()
+        })
+    }
+
+    /// Add a label column: one head of the model, with one label per text.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when the number of labels differs from the number of texts,
+    /// [`Error::DuplicateHead`] for a name already used, [`Error::InvalidParam`] for an empty
+    /// name or an empty label.
+    pub fn with_head<S: Into<String>>(
+        mut self,
+        name: impl Into<String>,
+        labels: impl IntoIterator<Item = S>,
+    ) -> Result<Dataset> {
+        let name = name.into();
+        let labels = collect_strings(labels);
+        if name.is_empty() {
+            return Err(Error::param("head", "\"\"", "a head needs a name"));
+        }
+        if self.head_names.contains(&name) {
+            return Err(Error::DuplicateHead { head: name });
+        }
+        if labels.len() != self.texts.len() {
+            return Err(Error::LengthMismatch {
+                what: format!("labels of head \"{name}\""),
+                expected: self.texts.len(),
+                found: labels.len(),
+            });
+        }
+        if let Some(row) = labels.iter().position(String::is_empty) {
+            return Err(Error::param(
+                "labels",
+                format!("row {row} of head \"{name}\""),
+                "every label must be a non-empty string",
+            ));
+        }
+        self.head_names.push(name);
+        self.labels.push(labels);
+        Ok(self)
+    }
+
+    /// Add a group per text (e.g. the article or conflict a sentence belongs to): grouped splits
+    /// and cross-validation keep each group on one side.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when the number of groups differs from the number of texts.
+    pub fn with_groups<S: Into<String>>(
+        mut self,
+        groups: impl IntoIterator<Item = S>,
+    ) -> Result<Dataset> {
+        let groups = collect_strings(groups);
+        if groups.len() != self.texts.len() {
+            return Err(Error::LengthMismatch {
+                what: "groups".into(),
+                expected: self.texts.len(),
+                found: groups.len(),
+            });
+        }
+        self.groups = Some(groups);
+        Ok(self)
+    }
+
+    /// Attach where the rows came from.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when the line numbers or ids do not match the texts.
+    pub fn with_provenance(mut self, provenance: Provenance) -> Result<Dataset> {
+        if provenance.lines.len() != self.texts.len() {
+            return Err(Error::LengthMismatch {
+                what: "line numbers".into(),
+                expected: self.texts.len(),
+                found: provenance.lines.len(),
+            });
+        }
+        if let Some(ids) = &provenance.ids {
+            if ids.len() != self.texts.len() {
+                return Err(Error::LengthMismatch {
+                    what: "ids".into(),
+                    expected: self.texts.len(),
+                    found: ids.len(),
+                });
+            }
+        }
+        self.provenance = Some(provenance);
+        Ok(self)
+    }
+
     /// Number of rows.
     pub fn len(&self) -> usize {
         self.texts.len()
@@ -158,26 +281,113 @@ impl Dataset {
         self.texts.is_empty()
     }
 
+    /// The texts, in row order.
+    pub fn texts(&self) -> &[String] {
+        &self.texts
+    }
+
+    /// The names of the label columns (heads), in order.
+    pub fn head_names(&self) -> &[String] {
+        &self.head_names
+    }
+
+    /// The labels of head `name`, one per row.
+    pub fn head(&self, name: &str) -> Option<&[String]> {
+        let i = self.head_names.iter().position(|h| h == name)?;
+        Some(&self.labels[i])
+    }
+
+    /// Every head with its labels, in order.
+    pub fn heads(&self) -> impl ExactSizeIterator<Item = (&str, &[String])> {
+        self.head_names
+            .iter()
+            .zip(&self.labels)
+            .map(|(n, l)| (n.as_str(), l.as_slice()))
+    }
+
+    /// The groups, when set.
+    pub fn groups(&self) -> Option<&[String]> {
+        self.groups.as_deref()
+    }
+
+    /// Where the rows came from, for data read from a file.
+    pub fn provenance(&self) -> Option<&Provenance> {
+        self.provenance.as_ref()
+    }
+
+    /// The ids of the rows, when the file had an id column.
+    pub fn ids(&self) -> Option<&[String]> {
+        self.provenance.as_ref()?.ids.as_deref()
+    }
+
     /// A new dataset holding rows `rows` (in that order).
+    ///
+    /// # Panics
+    /// If a row index is out of range.
     pub fn select(&self, rows: &[usize]) -> Dataset {
+        let pick = |v: &[String]| rows.iter().map(|&r| v[r].clone()).collect::<Vec<_>>();
         Dataset {
-            path: self.path.clone(),
-            texts: rows.iter().map(|&r| self.texts[r].clone()).collect(),
-            lines: rows.iter().map(|&r| self.lines[r]).collect(),
+            texts: pick(&self.texts),
             head_names: self.head_names.clone(),
-            labels: self
-                .labels
-                .iter()
-                .map(|h| rows.iter().map(|&r| h[r].clone()).collect())
-                .collect(),
-            ids: self
-                .ids
-                .as_ref()
-                .map(|v| rows.iter().map(|&r| v[r].clone()).collect()),
-            groups: self
-                .groups
-                .as_ref()
-                .map(|v| rows.iter().map(|&r| v[r].clone()).collect()),
+            labels: self.labels.iter().map(|h| pick(h)).collect(),
+            groups: self.groups.as_deref().map(pick),
+            provenance: self.provenance.as_ref().map(|p| Provenance {
+                path: p.path.clone(),
+                lines: rows.iter().map(|&r| p.lines[r]).collect(),
+                ids: p.ids.as_deref().map(pick),
+            }),
+        }
+    }
+
+    /// SHA-256 over head names, texts and labels (length-prefixed, in row order): the identity of
+    /// the training data recorded in a model.
+    pub fn sha256(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let mut put = |s: &str| {
+            h.update((s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        };
+        for name in &self.head_names {
+            put(name);
+        }
+        for (r, text) in self.texts.iter().enumerate() {
+            put(text);
+            for head in &self.labels {
+                put(&head[r]);
+            }
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Rows as the readers collect them, before they become a [`Dataset`].
+#[derive(Default)]
+struct Rows {
+    texts: Vec<String>,
+    lines: Vec<u64>,
+    head_names: Vec<String>,
+    labels: Vec<Vec<String>>,
+    ids: Option<Vec<String>>,
+    groups: Option<Vec<String>>,
+}
+
+impl Rows {
+    fn len(&self) -> usize {
+        self.texts.len()
+    }
+
+    fn into_dataset(self, path: &Path) -> Dataset {
+        Dataset {
+            texts: self.texts,
+            head_names: self.head_names,
+            labels: self.labels,
+            groups: self.groups,
+            provenance: Some(Provenance {
+                path: path.to_path_buf(),
+                lines: self.lines,
+                ids: self.ids,
+            }),
         }
     }
 }
@@ -247,8 +457,7 @@ pub fn read_bytes(
         path: path.to_path_buf(),
         jsonl: format == DataFormat::Jsonl,
         spec,
-        out: Dataset {
-            path: path.to_path_buf(),
+        out: Rows {
             head_names: spec.labels.iter().map(Column::head_name).collect(),
             labels: vec![Vec::new(); spec.labels.len()],
             ..Default::default()
@@ -258,13 +467,13 @@ pub fn read_bytes(
         DataFormat::Csv => reader.read_csv(bytes)?,
         DataFormat::Jsonl => reader.read_jsonl(bytes)?,
     }
-    if reader.out.is_empty() {
+    if reader.out.len() == 0 {
         return Err(Error::DataFile {
             path: path.to_path_buf(),
             reason: "no data rows".into(),
         });
     }
-    Ok(reader.out)
+    Ok(reader.out.into_dataset(path))
 }
 
 struct RowReader<'a> {
@@ -272,7 +481,7 @@ struct RowReader<'a> {
     /// JSONL names fields, CSV names columns (for messages).
     jsonl: bool,
     spec: &'a DataSpec,
-    out: Dataset,
+    out: Rows,
 }
 
 /// Maps byte offsets to 1-based line numbers, for offsets visited in increasing order.
@@ -344,14 +553,11 @@ impl RowReader<'_> {
             (Column::Name(name), Some(h)) => match h.iter().position(|f| f.trim() == name) {
                 Some(i) => Ok(Some(i)),
                 None if !required => Ok(None),
-                None => Err(self.data_err(
-                    1,
-                    format!("column \"{name}\""),
-                    format!(
-                        "no such column in the header (columns: {}); name an existing column, or use --no-header with column numbers",
-                        h.iter().collect::<Vec<_>>().join(", ")
-                    ),
-                )),
+                None => Err(Error::UnknownColumn {
+                    path: self.path.clone(),
+                    column: name.clone(),
+                    available: h.iter().map(str::to_string).collect(),
+                }),
             },
             (Column::Name(name), None) => Err(Error::param(
                 "text_column",
@@ -479,7 +685,7 @@ impl RowReader<'_> {
                     Column::Number(n) => Err(Error::param(
                         flag,
                         n,
-                        "JSONL fields are named by key, not by number; drop --no-header",
+                        "JSONL fields are named by key, not by number",
                     )),
                 }
             }
@@ -615,7 +821,7 @@ impl RowReader<'_> {
                 return Err(self.data_err(
                     line,
                     col,
-                    "missing label; every row needs one label per head (or drop the head from --label-columns)",
+                    "missing label; every row needs one label per head (or drop the head from the label columns)",
                 ));
             }
         }
@@ -649,12 +855,12 @@ mod tests {
     #[test]
     fn reads_csv_with_bom_crlf_and_quoted_newlines() {
         let d = csv("\u{feff}text,topic,stance\r\n\"A, b\nc\",security,neutral\r\nTalks resumed.,diplomacy,supportive\r\n").unwrap();
-        assert_eq!(d.texts, ["A, b\nc", "Talks resumed."]);
-        assert_eq!(d.lines, [2, 4]);
-        assert_eq!(d.head_names, ["topic", "stance"]);
-        assert_eq!(d.labels[1], ["neutral", "supportive"]);
+        assert_eq!(d.texts(), ["A, b\nc", "Talks resumed."]);
+        assert_eq!(d.provenance().unwrap().lines, [2, 4]);
+        assert_eq!(d.head_names(), ["topic", "stance"]);
+        assert_eq!(d.head("stance").unwrap(), ["neutral", "supportive"]);
         let d = csv("text,topic,stance\n\n\nx,a,b\r\ny,a,b\n").unwrap();
-        assert_eq!(d.lines, [4, 5]);
+        assert_eq!(d.provenance().unwrap().lines, [4, 5]);
     }
 
     #[test]
@@ -694,9 +900,9 @@ mod tests {
             &s,
         )
         .unwrap();
-        assert_eq!(d.texts, ["Title Body text"]);
-        assert_eq!(d.head_names, ["col1"]);
-        assert_eq!(d.labels[0], ["3"]);
+        assert_eq!(d.texts(), ["Title Body text"]);
+        assert_eq!(d.head_names(), ["col1"]);
+        assert_eq!(d.head("col1").unwrap(), ["3"]);
         assert!(Column::parse_list("text_column", "text", false).is_err());
     }
 
@@ -714,8 +920,8 @@ mod tests {
             &s,
         )
         .unwrap();
-        assert_eq!(d.labels[0], ["2", "x"]);
-        assert_eq!(d.ids.unwrap(), ["7", "b"]);
+        assert_eq!(d.head("label").unwrap(), ["2", "x"]);
+        assert_eq!(d.ids().unwrap(), ["7", "b"]);
         let e = read_bytes(
             Path::new("x.jsonl"),
             b"{\"text\": 1}\n",
@@ -750,6 +956,47 @@ mod tests {
             e.to_string().contains("b.csv:3") && e.to_string().contains("UTF-8"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn in_memory_datasets_check_lengths_and_names() {
+        let d = Dataset::new(["a", "b"]).unwrap();
+        assert!(matches!(
+            d.clone().with_head("topic", ["x"]),
+            Err(Error::LengthMismatch {
+                expected: 2,
+                found: 1,
+                ..
+            })
+        ));
+        let d = d.with_head("topic", ["x", "y"]).unwrap();
+        assert!(matches!(
+            d.clone().with_head("topic", ["x", "y"]),
+            Err(Error::DuplicateHead { .. })
+        ));
+        assert!(d.clone().with_head("stance", ["x", ""]).is_err());
+        assert!(d.clone().with_groups(["g"]).is_err());
+        assert!(matches!(
+            Dataset::new(Vec::<String>::new()),
+            Err(Error::NoRows)
+        ));
+        let picked = d.with_groups(["g1", "g2"]).unwrap().select(&[1]);
+        assert_eq!(picked.texts(), ["b"]);
+        assert_eq!(picked.groups().unwrap(), ["g2"]);
+    }
+
+    #[test]
+    fn sha256_depends_on_labels() {
+        let a = Dataset::new(["a", "b"])
+            .unwrap()
+            .with_head("t", ["x", "y"])
+            .unwrap();
+        let b = Dataset::new(["a", "b"])
+            .unwrap()
+            .with_head("t", ["x", "x"])
+            .unwrap();
+        assert_ne!(a.sha256(), b.sha256());
+        assert_eq!(a.sha256(), a.clone().sha256());
     }
 
     #[test]

@@ -1,18 +1,23 @@
-//! The crate's error type: one `thiserror` enum whose variants carry the offending values.
+//! The crate's error type: one `thiserror` enum whose variants carry the offending values, so that
+//! callers can match on what went wrong and front ends can word it for their users.
 //!
-//! Every variant is something a user can trigger (a bad flag, a malformed data file, a model file
-//! from another version). Display text is lowercase, names the field and says how to fix it.
+//! Every variant is something a user can trigger (a bad parameter, a malformed data file, a model
+//! file from another version). Display text is lowercase, names the parameter or field by its
+//! library name (`min_df`, not a command-line flag) and says how to fix it; the `newsclass` CLI
+//! rewords parameter names as its flags.
 
 use std::path::PathBuf;
+
+use crate::features::vocabulary::DocFreq;
 
 /// Errors returned by the newsclass library.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A hyperparameter or option is out of its valid range.
-    #[error("invalid value {value} for `--{}`: {reason}", name.replace('_', "-"))]
+    #[error("invalid value {value} for `{name}`: {reason}")]
     InvalidParam {
-        /// The parameter's name (the CLI flag without dashes, e.g. `min_df`).
+        /// The parameter's name (e.g. `min_df`).
         name: &'static str,
         /// The offending value as given.
         value: String,
@@ -39,12 +44,82 @@ pub enum Error {
         /// What is wrong and how to fix it.
         reason: String,
     },
-    /// The training data cannot produce a model (one class, empty vocabulary, ...).
-    #[error("{0}")]
-    Untrainable(String),
+    /// A named column is not in a data file's header.
+    #[error("{}:1: column \"{column}\": no such column in the header (columns: {}); name an existing column", path.display(), available.join(", "))]
+    UnknownColumn {
+        /// The file.
+        path: PathBuf,
+        /// The column asked for.
+        column: String,
+        /// The columns the header has.
+        available: Vec<String>,
+    },
+    /// In-memory data whose parts disagree in length.
+    #[error("{what} has {found} values but the dataset has {expected} texts")]
+    LengthMismatch {
+        /// What was given (e.g. `labels of head "topic"`).
+        what: String,
+        /// Number of texts.
+        expected: usize,
+        /// Number of values given.
+        found: usize,
+    },
+    /// A head name given twice.
+    #[error("head \"{head}\" is given twice; each label column makes one head")]
+    DuplicateHead {
+        /// The repeated name.
+        head: String,
+    },
+    /// Training data without any label column.
+    #[error("no label columns: a model needs at least one head")]
+    NoHeads,
+    /// Training or evaluation data without rows.
+    #[error("no data rows")]
+    NoRows,
+    /// A head whose training labels hold a single class.
+    #[error(
+        "head \"{head}\" has a single class ({label}); a classifier needs at least two labels"
+    )]
+    SingleClass {
+        /// Head name.
+        head: String,
+        /// The only label.
+        label: String,
+    },
+    /// Document-frequency bounds that keep no document on this corpus.
+    #[error("max_df ({max_df}) keeps fewer documents than min_df ({min_df}) on {n_docs} documents; raise max_df or lower min_df")]
+    DocFreqBounds {
+        /// Lower bound.
+        min_df: DocFreq,
+        /// Upper bound.
+        max_df: DocFreq,
+        /// Documents in the corpus.
+        n_docs: usize,
+    },
+    /// No term survives vocabulary pruning.
+    #[error("after pruning, no terms remain (min_df {min_df}, max_df {max_df}, {n_docs} documents); lower min_df or raise max_df")]
+    EmptyVocabulary {
+        /// Lower bound.
+        min_df: DocFreq,
+        /// Upper bound.
+        max_df: DocFreq,
+        /// Documents in the corpus.
+        n_docs: usize,
+    },
+    /// A head the model does not have.
+    #[error("the model has no head \"{head}\" (its heads: {})", heads.join(", "))]
+    UnknownHead {
+        /// The name asked for.
+        head: String,
+        /// The model's heads.
+        heads: Vec<String>,
+    },
+    /// Inputs to the solver that do not fit together (row and label counts, class ids).
+    #[error("cannot fit: {0}")]
+    Shape(String),
     /// A model file is not a newsclass model or is damaged.
     #[error("not a valid newsclass model: {0}")]
-    BadModel(String),
+    BadModel(ModelError),
     /// A model file was written by an unknown format version.
     #[error("model format version {found} is not supported (this build reads version {supported}); retrain the model or use a matching newsclass")]
     UnsupportedFormat {
@@ -64,19 +139,104 @@ pub enum Error {
     Json(#[from] serde_json::Error),
 }
 
+/// What is wrong with a model file (inside [`Error::BadModel`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModelError {
+    /// The file does not start with the model signature.
+    #[error("the file does not start with the newsclass model signature")]
+    Signature,
+    /// The file ends inside its header.
+    #[error("truncated header")]
+    TruncatedHeader,
+    /// The header is not the expected JSON.
+    #[error("header: {0}")]
+    Header(String),
+    /// A section named in the header is missing.
+    #[error("missing section {name}")]
+    MissingSection {
+        /// Section name.
+        name: String,
+    },
+    /// A section lies (partly) outside the file.
+    #[error("section {name} lies outside the file (truncated?)")]
+    SectionBounds {
+        /// Section name.
+        name: String,
+    },
+    /// A section has the wrong size for the model's shapes.
+    #[error("section {name} has {found} bytes, expected {expected}")]
+    SectionLength {
+        /// Section name.
+        name: String,
+        /// Bytes found.
+        found: u64,
+        /// Bytes expected.
+        expected: u64,
+    },
+    /// A text section is not UTF-8.
+    #[error("section {name} is not UTF-8")]
+    NotUtf8 {
+        /// Section name.
+        name: String,
+    },
+    /// A numeric section holds a value that is not finite (or an idf that is not positive).
+    #[error("section {name} holds a value that is not finite")]
+    NonFinite {
+        /// Section name.
+        name: String,
+    },
+    /// The vocabulary is not sorted and unique, or holds an empty term.
+    #[error("vocabulary: {0}")]
+    Vocabulary(String),
+    /// The number of terms disagrees with the header.
+    #[error("{terms} terms but n_features {n_features}")]
+    FeatureCount {
+        /// Terms in the vocabulary section.
+        terms: usize,
+        /// `n_features` in the header.
+        n_features: usize,
+    },
+    /// A head's labels are not at least two sorted, unique names.
+    #[error("a head's labels must be at least two sorted, unique names")]
+    Labels,
+    /// Weights or bias that do not match the label set.
+    #[error(
+        "weights for {weight_classes} classes and bias for {bias_classes} but {labels} labels"
+    )]
+    HeadShape {
+        /// Columns of the weight matrix.
+        weight_classes: usize,
+        /// Length of the bias.
+        bias_classes: usize,
+        /// Number of labels.
+        labels: usize,
+    },
+    /// The model has no heads.
+    #[error("the model has no heads")]
+    NoHeads,
+    /// The saved parameters are out of range.
+    #[error("parameters: {0}")]
+    Params(String),
+    /// The saved `tokenizer.json` does not parse or does not match the parameters.
+    #[error("tokenizer.json {0}")]
+    Tokenizer(String),
+}
+
+impl From<ModelError> for Error {
+    fn from(e: ModelError) -> Self {
+        Error::BadModel(e)
+    }
+}
+
 impl Error {
-    /// True when the error comes from the user's input (flags, data, model files) rather than
+    /// True when the error comes from the user's input (parameters, data, model files) rather than
     /// from an internal failure. The CLI maps these to exit code 2.
     pub fn is_user_error(&self) -> bool {
         match self {
-            Error::InvalidParam { .. }
-            | Error::Data { .. }
-            | Error::DataFile { .. }
-            | Error::Untrainable(_)
-            | Error::BadModel(_)
-            | Error::UnsupportedFormat { .. } => true,
             Error::Io(e) => is_user_io_error(e.kind()),
             Error::Tokenizer(_) | Error::Json(_) => false,
+            _ => true,
         }
     }
 

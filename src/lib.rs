@@ -1,7 +1,24 @@
 //! # newsclass
 //!
 //! Label every sentence of a news article by topic and stance (or any label columns of your own)
-//! with a small, fast, transparent pipeline:
+//! with a small, fast, transparent pipeline: tokenizer → word n-grams → sparse TF-IDF →
+//! multinomial logistic regression, one head per label column.
+//!
+//! ```
+//! use newsclass::{Dataset, Pipeline, PipelineParams};
+//!
+//! let data = Dataset::new(["Troops shelled the town.", "Envoys signed a truce.",
+//!                          "Rebels attacked a convoy.", "Ministers agreed to talks."])?
+//!     .with_head("topic", ["security", "diplomacy", "security", "diplomacy"])?;
+//! let model = Pipeline::fit(&PipelineParams::default().c(10.0).check()?, &data)?;
+//! for s in model.classify_article("Gunmen attacked a post. The envoys met for talks.") {
+//!     let topic = s.prediction.head("topic").unwrap();
+//!     println!("{} {:.2} {}", topic.label(), topic.score(), s.text);
+//! }
+//! # Ok::<(), newsclass::Error>(())
+//! ```
+//!
+//! The stages, each usable on its own:
 //!
 //! ```text
 //! raw article ──► sentences ──► tokens ──► word n-grams ──► TF-IDF (sparse) ──► softmax per head
@@ -11,13 +28,18 @@
 //! * [`text::sentences`] splits news prose into sentences with character offsets;
 //! * [`text::tokenize`] is a Hugging Face `tokenizers` pipeline (saved as `tokenizer.json`);
 //! * [`features`] builds scikit-learn-compatible TF-IDF rows with a sorted, frozen vocabulary;
-//! * [`model::logistic`] fits multinomial logistic regression on sparse rows with an in-place
-//!   L-BFGS ([`model::lbfgs`]), one head per label column;
-//! * [`pipeline`] ties the stages together and [`persist`] saves them as one self-describing file;
-//! * [`data`] reads CSV / JSONL with precise error messages, [`metrics`] scores predictions.
+//! * [`model::logistic`] fits multinomial logistic regression on sparse rows with an in-place,
+//!   preconditioned L-BFGS;
+//! * [`Pipeline`] ties the stages together, predicts ([`Prediction`]), evaluates
+//!   ([`metrics::Report`]) and saves itself as one self-describing file;
+//! * [`Dataset`] holds labeled texts in memory; [`data`] reads CSV / JSONL with precise error
+//!   messages; [`cv`] does grouped splits and grid cross-validation.
 //!
-//! See [`pipeline::Pipeline`] for a runnable example.
-#![warn(missing_docs)]
+//! Every fallible function returns [`Error`], whose variants carry the values that went wrong.
+//!
+//! Cargo features: `cli` (default) builds the `newsclass` binary and pulls in clap, anyhow and
+//! indicatif; the library alone builds with `--no-default-features`.
+#![deny(missing_docs)]
 
 pub mod cv;
 pub mod data;
@@ -25,10 +47,16 @@ pub mod error;
 pub mod features;
 pub mod metrics;
 pub mod model;
-pub mod persist;
+mod persist;
 pub mod pipeline;
 pub mod sparse;
 pub mod text;
 
-pub use error::{Error, Result};
-pub use pipeline::{Pipeline, PipelineParams};
+pub use data::{Dataset, Provenance};
+pub use error::{Error, ModelError, Result};
+pub use metrics::Report;
+pub use persist::{Section, FORMAT_VERSION};
+pub use pipeline::{
+    HeadPrediction, ModelHeader, Pipeline, PipelineParams, Prediction, SentencePrediction,
+    ValidPipelineParams, DEFAULT_SEED,
+};

@@ -11,7 +11,7 @@ fn main() -> ExitCode {
             if cli::is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("newsclass: error: {e:#}");
+            eprintln!("newsclass: error: {}", cli::render(&e));
             ExitCode::from(cli::exit_code(&e))
         }
     }

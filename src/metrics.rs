@@ -2,7 +2,47 @@
 //! weighted F1 (scikit-learn's definitions; an undefined ratio counts as 0 in averages and is
 //! reported as `None`).
 
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The evaluation of a model on labeled data ([`crate::Pipeline::evaluate`]); serialized, it is
+/// the JSON that `newsclass eval --format json` prints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Per head, by name.
+    pub heads: BTreeMap<String, HeadReport>,
+    /// Rows evaluated.
+    pub n: usize,
+}
+
+/// The scores of one head.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeadReport {
+    /// Share of rows labeled correctly.
+    pub accuracy: f64,
+    /// Gold rows by predicted columns.
+    pub confusion: ConfusionMatrix,
+    /// Unweighted mean F1 over the labels present.
+    pub macro_f1: f64,
+    /// Precision, recall, F1 and support per label.
+    pub per_class: BTreeMap<String, ClassReport>,
+    /// F1 weighted by support.
+    pub weighted_f1: f64,
+}
+
+/// [`ClassMetrics`] as they appear in a [`HeadReport`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassReport {
+    /// See [`ClassMetrics::f1`].
+    pub f1: Option<f64>,
+    /// See [`ClassMetrics::precision`].
+    pub precision: Option<f64>,
+    /// See [`ClassMetrics::recall`].
+    pub recall: Option<f64>,
+    /// See [`ClassMetrics::support`].
+    pub support: u64,
+}
 
 /// Precision, recall, F1 and support of one class.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -18,7 +58,7 @@ pub struct ClassMetrics {
 }
 
 /// A confusion matrix over named labels: `matrix[gold][predicted]`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfusionMatrix {
     /// Label names: the model's labels, then labels seen only in the gold data (sorted).
     pub labels: Vec<String>,
@@ -112,6 +152,32 @@ impl ConfusionMatrix {
             return 0.0;
         }
         present.iter().map(|m| m.f1.unwrap_or(0.0)).sum::<f64>() / present.len() as f64
+    }
+
+    /// Every metric of this matrix as a [`HeadReport`].
+    pub fn report(&self) -> HeadReport {
+        HeadReport {
+            accuracy: self.accuracy(),
+            macro_f1: self.macro_f1(),
+            weighted_f1: self.weighted_f1(),
+            per_class: self
+                .labels
+                .iter()
+                .zip(self.per_class())
+                .map(|(l, m)| {
+                    (
+                        l.clone(),
+                        ClassReport {
+                            f1: m.f1,
+                            precision: m.precision,
+                            recall: m.recall,
+                            support: m.support,
+                        },
+                    )
+                })
+                .collect(),
+            confusion: self.clone(),
+        }
     }
 
     /// Mean of F1 weighted by support.

@@ -1,44 +1,60 @@
 //! The whole pipeline: tokenizer -> word n-grams -> TF-IDF -> one logistic regression per head.
 //!
-//! [`PipelineParams`] holds every option; [`Pipeline::fit`] learns the vocabulary, idf and one
-//! [`LogisticModel`] per label column ("head") and returns a [`Pipeline`], which predicts and
-//! saves itself as one self-describing file (see [`crate::persist`]).
+//! [`PipelineParams`] holds every option and is built like linfa's and ripgrep's parameter
+//! builders; [`PipelineParams::check`] turns it into [`ValidPipelineParams`], the only form
+//! [`Pipeline::fit`] accepts. A fitted [`Pipeline`] predicts ([`Pipeline::predict`],
+//! [`Pipeline::classify_article`]), scores itself ([`Pipeline::evaluate`]) and saves itself as
+//! one self-describing file ([`Pipeline::save`], [`Pipeline::load`]).
 //!
 //! ```
-//! use newsclass::data::Dataset;
-//! use newsclass::pipeline::{Pipeline, PipelineParams};
+//! use newsclass::{Dataset, Pipeline, PipelineParams};
 //!
-//! let texts = ["Troops shelled the border town.", "The envoys signed a truce.",
-//!              "Artillery pounded the town again.", "Ministers agreed to more talks."];
-//! let data = Dataset {
-//!     texts: texts.iter().map(|s| s.to_string()).collect(),
-//!     lines: vec![2, 3, 4, 5],
-//!     head_names: vec!["topic".into()],
-//!     labels: vec![vec!["security".into(), "diplomacy".into(), "security".into(), "diplomacy".into()]],
-//!     ..Default::default()
-//! };
-//! let (model, _) = Pipeline::fit(PipelineParams::default(), &data, &mut |_| {}).unwrap();
-//! let pred = model.predict(&["Troops shelled the town."]);
-//! assert_eq!(model.label(0, &pred[0]), "security");
+//! let data = Dataset::new([
+//!     "Troops shelled the border town.",
+//!     "The envoys signed a truce.",
+//!     "Artillery pounded the town again.",
+//!     "Ministers agreed to more talks.",
+//! ])?
+//! .with_head("topic", ["security", "diplomacy", "security", "diplomacy"])?;
+//! let params = PipelineParams::default().c(10.0).check()?;
+//! let model = Pipeline::fit(&params, &data)?;
+//! let pred = &model.predict(&["Troops shelled the town."])[0];
+//! assert_eq!(pred.head("topic").unwrap().label(), "security");
+//! # Ok::<(), newsclass::Error>(())
 //! ```
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::data::Dataset;
-use crate::error::{Error, Result};
-use crate::features::tfidf::{TfidfParams, TfidfVectorizer};
-use crate::features::vocabulary::VocabularyParams;
+use crate::error::{Error, ModelError, Result};
+use crate::features::tfidf::{Norm, TfidfParams, TfidfVectorizer};
+use crate::features::vocabulary::{DocFreq, Vocabulary, VocabularyParams};
+use crate::metrics::{ConfusionMatrix, Report};
 use crate::model::labels::LabelSet;
-use crate::model::logistic::{self, argmax, FitReport, LogisticModel, LogisticParams};
+use crate::model::logistic::{
+    self, argmax, ClassWeight, FitReport, LogisticModel, LogisticParams, ValidLogisticParams,
+};
+use crate::persist::{self, Section, Sections};
 use crate::sparse::SparseVec;
+use crate::text::sentences::split_sentences;
 use crate::text::tokenize::{TokenBuffer, Tokenizer, TokenizerParams};
 
-/// Every option of the pipeline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+/// The seed used when none is given: for validation splits, folds and anything else random.
+pub const DEFAULT_SEED: u64 = 42;
+
+fn default_seed() -> u64 {
+    DEFAULT_SEED
+}
+
+/// Every option of the pipeline, with builder methods.
+///
+/// The fields are public for serialization and inspection; build with the methods and call
+/// [`PipelineParams::check`] to get the [`ValidPipelineParams`] that fitting takes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PipelineParams {
     /// Tokenizer options.
@@ -49,18 +65,152 @@ pub struct PipelineParams {
     pub tfidf: TfidfParams,
     /// Solver options, shared by every head.
     pub logistic: LogisticParams,
-    /// Seed for everything random around the fit (validation splits, folds). Default `0`.
+    /// Seed for everything random around the fit (validation splits, folds). Default
+    /// [`DEFAULT_SEED`].
+    #[serde(default = "default_seed")]
     pub seed: u64,
 }
 
+impl Default for PipelineParams {
+    fn default() -> Self {
+        PipelineParams {
+            tokenizer: TokenizerParams::default(),
+            vocabulary: VocabularyParams::default(),
+            tfidf: TfidfParams::default(),
+            logistic: LogisticParams::default(),
+            seed: DEFAULT_SEED,
+        }
+    }
+}
+
 impl PipelineParams {
-    /// Validate every option.
+    /// Inverse regularization strength `C` (finite, > 0; default 1). linfa's `alpha` is `1/C`.
+    pub fn c(mut self, c: f64) -> Self {
+        self.logistic.c = c;
+        self
+    }
+
+    /// Maximum solver iterations per head (>= 1; default 1000).
+    pub fn max_iter(mut self, max_iter: usize) -> Self {
+        self.logistic.max_iter = max_iter;
+        self
+    }
+
+    /// Stopping tolerance on the largest gradient component (> 0; default 1e-4).
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.logistic.tol = tol;
+        self
+    }
+
+    /// Class weighting (default none).
+    pub fn class_weight(mut self, class_weight: ClassWeight) -> Self {
+        self.logistic.class_weight = class_weight;
+        self
+    }
+
+    /// Smallest and largest word n-gram length (`1 <= min <= max <= 8`; default 1, 2).
+    pub fn ngram_range(mut self, min: usize, max: usize) -> Self {
+        self.vocabulary.ngram_range = (min, max);
+        self
+    }
+
+    /// Drop terms in fewer documents than this (default 1 document).
+    pub fn min_df(mut self, min_df: DocFreq) -> Self {
+        self.vocabulary.min_df = min_df;
+        self
+    }
+
+    /// Drop terms in more documents than this (default all of them).
+    pub fn max_df(mut self, max_df: DocFreq) -> Self {
+        self.vocabulary.max_df = max_df;
+        self
+    }
+
+    /// Keep only the `n` most frequent terms (default: no limit).
+    pub fn max_features(mut self, n: Option<usize>) -> Self {
+        self.vocabulary.max_features = n;
+        self
+    }
+
+    /// Use `1 + ln(tf)` instead of the raw count (default false).
+    pub fn sublinear_tf(mut self, on: bool) -> Self {
+        self.tfidf.sublinear_tf = on;
+        self
+    }
+
+    /// Smooth idf as if a document held every term once (default true).
+    pub fn smooth_idf(mut self, on: bool) -> Self {
+        self.tfidf.smooth_idf = on;
+        self
+    }
+
+    /// Row normalization (default L2).
+    pub fn norm(mut self, norm: Norm) -> Self {
+        self.tfidf.norm = norm;
+        self
+    }
+
+    /// Lowercase text before tokenizing (default true).
+    pub fn lowercase(mut self, on: bool) -> Self {
+        self.tokenizer.lowercase = on;
+        self
+    }
+
+    /// Remove accents (NFKD + strip combining marks) instead of NFKC (default false).
+    pub fn strip_accents(mut self, on: bool) -> Self {
+        self.tokenizer.strip_accents = on;
+        self
+    }
+
+    /// Keep punctuation tokens as features (default false).
+    pub fn keep_punctuation(mut self, on: bool) -> Self {
+        self.tokenizer.keep_punctuation = on;
+        self
+    }
+
+    /// Seed for anything random (default [`DEFAULT_SEED`]).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Validate every option, once, and return the checked parameters.
     ///
     /// # Errors
     /// [`Error::InvalidParam`] naming the first option out of range.
-    pub fn check(&self) -> Result<()> {
+    pub fn check(self) -> Result<ValidPipelineParams> {
         self.vocabulary.check()?;
-        self.logistic.check()
+        let logistic = self.logistic.clone().check()?;
+        Ok(ValidPipelineParams {
+            params: self,
+            logistic,
+        })
+    }
+}
+
+/// Pipeline options that passed [`PipelineParams::check`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidPipelineParams {
+    params: PipelineParams,
+    logistic: ValidLogisticParams,
+}
+
+impl ValidPipelineParams {
+    /// The checked options.
+    pub fn params(&self) -> &PipelineParams {
+        &self.params
+    }
+
+    /// The checked solver options.
+    pub fn logistic(&self) -> &ValidLogisticParams {
+        &self.logistic
+    }
+}
+
+impl std::ops::Deref for ValidPipelineParams {
+    type Target = PipelineParams;
+    fn deref(&self) -> &PipelineParams {
+        &self.params
     }
 }
 
@@ -80,7 +230,7 @@ pub struct TrainingSummary {
     pub n_rows: usize,
     /// Vocabulary size.
     pub n_features: usize,
-    /// SHA-256 of the training texts and labels, in row order.
+    /// SHA-256 of the training texts and labels, in row order ([`Dataset::sha256`]).
     pub data_sha256: String,
     /// Per head: label counts and solver outcome.
     pub heads: Vec<HeadSummary>,
@@ -97,8 +247,9 @@ pub struct HeadSummary {
     pub fit: FitReport,
 }
 
-/// Progress events during [`Pipeline::fit`].
+/// Progress events during [`Pipeline::fit_with_progress`].
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Progress<'a> {
     /// Tokenizing `n_docs` documents.
     Tokenizing {
@@ -135,78 +286,208 @@ pub enum Progress<'a> {
 /// A fitted pipeline.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
-    pub(crate) params: PipelineParams,
-    pub(crate) tokenizer: Tokenizer,
-    pub(crate) vectorizer: TfidfVectorizer,
-    pub(crate) heads: Vec<Head>,
-    pub(crate) summary: TrainingSummary,
+    params: PipelineParams,
+    tokenizer: Tokenizer,
+    vectorizer: TfidfVectorizer,
+    heads: Vec<Head>,
+    summary: TrainingSummary,
+    /// Where each head's probabilities start in a [`Prediction`]; one more entry at the end.
+    offsets: Vec<usize>,
 }
 
-/// Class probabilities of one document: `probs[head][class]`.
-pub type Prediction = Vec<Vec<f32>>;
-
-/// SHA-256 over texts and labels (length-prefixed, in row order).
-pub fn data_hash(data: &Dataset) -> String {
-    let mut h = Sha256::new();
-    let mut put = |s: &str| {
-        h.update((s.len() as u64).to_le_bytes());
-        h.update(s.as_bytes());
-    };
-    for name in &data.head_names {
-        put(name);
-    }
-    for (r, text) in data.texts.iter().enumerate() {
-        put(text);
-        for head in &data.labels {
-            put(&head[r]);
-        }
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+/// The class probabilities of one text, for every head of the model that made it.
+#[derive(Debug, Clone)]
+pub struct Prediction<'m> {
+    model: &'m Pipeline,
+    probs: Box<[f32]>,
 }
 
-/// Tokenize documents in parallel.
-pub fn tokenize_all(tokenizer: &Tokenizer, texts: &[impl AsRef<str> + Sync]) -> Vec<TokenBuffer> {
-    texts
-        .par_iter()
-        .map(|t| {
-            let mut b = TokenBuffer::default();
-            tokenizer.tokenize_into(t.as_ref(), &mut b);
-            b
+/// Two predictions are equal when they have the same probabilities for the same heads and
+/// labels.
+impl PartialEq for Prediction<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.probs == other.probs
+            && self.model.heads.len() == other.model.heads.len()
+            && self
+                .model
+                .heads
+                .iter()
+                .zip(&other.model.heads)
+                .all(|(a, b)| a.name == b.name && a.model.labels() == b.model.labels())
+    }
+}
+
+/// One head's part of a [`Prediction`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeadPrediction<'a> {
+    name: &'a str,
+    labels: &'a LabelSet,
+    probs: &'a [f32],
+}
+
+impl<'a> HeadPrediction<'a> {
+    /// The head's name.
+    pub fn name(&self) -> &'a str {
+        self.name
+    }
+
+    /// The most probable label (the first in label order on ties).
+    pub fn label(&self) -> &'a str {
+        self.labels.name(self.label_id())
+    }
+
+    /// The index of the most probable label in [`HeadPrediction::labels`].
+    pub fn label_id(&self) -> usize {
+        argmax(self.probs)
+    }
+
+    /// The probability of the most probable label.
+    pub fn score(&self) -> f32 {
+        self.probs[self.label_id()]
+    }
+
+    /// Every class probability, in the order of [`HeadPrediction::labels`]; they sum to 1.
+    pub fn probs(&self) -> &'a [f32] {
+        self.probs
+    }
+
+    /// The head's labels, sorted.
+    pub fn labels(&self) -> &'a [String] {
+        self.labels.names()
+    }
+}
+
+impl<'m> Prediction<'m> {
+    /// Number of heads.
+    pub fn len(&self) -> usize {
+        self.model.heads.len()
+    }
+
+    /// True for a model without heads (never, for a fitted or loaded model).
+    pub fn is_empty(&self) -> bool {
+        self.model.heads.is_empty()
+    }
+
+    /// The prediction of head number `i` (in the model's head order).
+    pub fn get(&self, i: usize) -> Option<HeadPrediction<'_>> {
+        let head = self.model.heads.get(i)?;
+        Some(HeadPrediction {
+            name: &head.name,
+            labels: head.model.labels(),
+            probs: &self.probs[self.model.offsets[i]..self.model.offsets[i + 1]],
         })
-        .collect()
+    }
+
+    /// The prediction of the head called `name`.
+    pub fn head(&self, name: &str) -> Option<HeadPrediction<'_>> {
+        self.get(self.model.head_index(name)?)
+    }
+
+    /// Every head's prediction, in the model's head order.
+    pub fn heads(&self) -> impl ExactSizeIterator<Item = HeadPrediction<'_>> {
+        (0..self.len()).map(|i| self.get(i).expect("index below len"))
+    }
+}
+
+/// One sentence of an article with its prediction (see [`Pipeline::classify_article`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentencePrediction<'m> {
+    /// 1-based position of the sentence in the article.
+    pub index: usize,
+    /// Offset of the first character, in chars (Unicode scalar values) from the article start.
+    pub start: usize,
+    /// Offset one past the last character, in chars.
+    pub end: usize,
+    /// The sentence text.
+    pub text: String,
+    /// Its labels and probabilities.
+    pub prediction: Prediction<'m>,
+}
+
+/// The JSON header of a model file: what `newsclass info` prints.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelHeader {
+    /// Always `newsclass-model`.
+    pub format: String,
+    /// Format version ([`persist::FORMAT_VERSION`]).
+    pub format_version: u32,
+    /// The newsclass version that wrote the file.
+    pub created_by: String,
+    /// Every option of the pipeline, including the seed.
+    pub params: PipelineParams,
+    /// The tokenizer in standard `tokenizer.json` form.
+    pub tokenizer: serde_json::Value,
+    /// Heads: names and label sets, in column order.
+    pub heads: Vec<HeadHeader>,
+    /// What the model was trained on and how the fit went.
+    pub training: TrainingSummary,
+    /// Vocabulary size.
+    pub n_features: usize,
+    /// Where each binary section lies in the payload.
+    pub sections: Vec<Section>,
+}
+
+/// A head's name and labels, in a [`ModelHeader`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadHeader {
+    /// Head name.
+    pub name: String,
+    /// Sorted class names.
+    pub labels: Vec<String>,
 }
 
 impl Pipeline {
     /// Fit the pipeline on a labeled dataset (one head per label column of `data`).
     ///
     /// # Errors
-    /// Invalid parameters, no label column, an empty vocabulary, or a head with a single class.
-    pub fn fit(
-        params: PipelineParams,
+    /// [`Error::NoHeads`], [`Error::NoRows`], an empty vocabulary
+    /// ([`Error::EmptyVocabulary`], [`Error::DocFreqBounds`]) or a head with a single class
+    /// ([`Error::SingleClass`]).
+    pub fn fit(params: &ValidPipelineParams, data: &Dataset) -> Result<Pipeline> {
+        Self::fit_with_progress(params, data, &mut |_| {})
+    }
+
+    /// [`Pipeline::fit`], reporting progress to `progress`.
+    ///
+    /// # Errors
+    /// As [`Pipeline::fit`].
+    pub fn fit_with_progress(
+        params: &ValidPipelineParams,
         data: &Dataset,
         progress: &mut dyn FnMut(Progress<'_>),
-    ) -> Result<(Pipeline, Vec<FitReport>)> {
-        params.check()?;
-        if data.head_names.is_empty() {
-            return Err(Error::Untrainable(
-                "no label columns: name at least one with --label-columns".into(),
-            ));
+    ) -> Result<Pipeline> {
+        if data.head_names().is_empty() {
+            return Err(Error::NoHeads);
         }
         if data.is_empty() {
-            return Err(Error::Untrainable("no training rows".into()));
+            return Err(Error::NoRows);
+        }
+        // Check every head before the (long) vocabulary fit.
+        let mut label_sets = Vec::new();
+        for (name, labels) in data.heads() {
+            let set = LabelSet::from_labels(labels.iter().map(String::as_str));
+            if set.len() < 2 {
+                return Err(Error::SingleClass {
+                    head: name.to_string(),
+                    label: set.names().first().cloned().unwrap_or_default(),
+                });
+            }
+            label_sets.push(set);
         }
         let tokenizer = Tokenizer::new(params.tokenizer.clone());
         progress(Progress::Tokenizing { n_docs: data.len() });
         // The data hash (for the model's training summary) runs beside the vocabulary fit, whose
         // interning is sequential.
         let (data_sha256, fitted) = rayon::join(
-            || data_hash(data),
+            || data.sha256(),
             || {
-                TfidfVectorizer::fit_transform_texts(
-                    params.vocabulary.clone(),
-                    params.tfidf.clone(),
-                    &tokenizer,
-                    &data.texts,
+                TfidfVectorizer::fit_transform_checked(
+                    &params.vocabulary,
+                    &params.tfidf,
+                    data.texts(),
+                    |t, b| tokenizer.tokenize_into(t, b),
                 )
             },
         );
@@ -216,16 +497,8 @@ impl Pipeline {
             nnz: x.nnz(),
         });
         let mut heads = Vec::new();
-        let mut reports = Vec::new();
         let mut head_summaries = Vec::new();
-        for (name, labels) in data.head_names.iter().zip(&data.labels) {
-            let set = LabelSet::from_labels(labels.iter().map(String::as_str));
-            if set.len() < 2 {
-                return Err(Error::Untrainable(format!(
-                    "head \"{name}\" has a single class ({}); a classifier needs at least two labels",
-                    set.names().first().map_or("none", String::as_str)
-                )));
-            }
+        for ((name, labels), set) in data.heads().zip(label_sets) {
             let y: Vec<u32> = labels
                 .iter()
                 .map(|l| set.id(l).expect("label set built from these labels") as u32)
@@ -236,7 +509,7 @@ impl Pipeline {
             }
             let max_iter = params.logistic.max_iter;
             let (model, report) =
-                logistic::fit(&params.logistic, &x, &y, set, |iteration, objective| {
+                logistic::fit(params.logistic(), &x, &y, set, |iteration, objective| {
                     progress(Progress::Iteration {
                         head: name,
                         iteration,
@@ -249,13 +522,12 @@ impl Pipeline {
                 report: &report,
             });
             head_summaries.push(HeadSummary {
-                name: name.clone(),
+                name: name.to_string(),
                 label_counts,
-                fit: report.clone(),
+                fit: report,
             });
-            reports.push(report);
             heads.push(Head {
-                name: name.clone(),
+                name: name.to_string(),
                 model,
             });
         }
@@ -265,16 +537,52 @@ impl Pipeline {
             data_sha256,
             heads: head_summaries,
         };
-        Ok((
-            Pipeline {
-                params,
-                tokenizer,
-                vectorizer,
-                heads,
-                summary,
-            },
-            reports,
+        Ok(Self::assemble(
+            params.params().clone(),
+            tokenizer,
+            vectorizer,
+            heads,
+            summary,
         ))
+    }
+
+    /// Hold out about `fraction` of the rows (of the groups, when `data` has groups; drawn with
+    /// the parameters' seed), fit on the rest, and score the held-out rows.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParam`] unless `0 < fraction < 1` leaves both parts non-empty; otherwise
+    /// as [`Pipeline::fit`].
+    pub fn fit_holdout(
+        params: &ValidPipelineParams,
+        data: &Dataset,
+        fraction: f64,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<(Pipeline, Report)> {
+        let (train, held) = crate::cv::holdout_split(data, fraction, params.seed)?;
+        let model = Self::fit_with_progress(params, &data.select(&train), progress)?;
+        let report = model.evaluate(&data.select(&held))?;
+        Ok((model, report))
+    }
+
+    fn assemble(
+        params: PipelineParams,
+        tokenizer: Tokenizer,
+        vectorizer: TfidfVectorizer,
+        heads: Vec<Head>,
+        summary: TrainingSummary,
+    ) -> Pipeline {
+        let mut offsets = vec![0];
+        for h in &heads {
+            offsets.push(offsets.last().copied().unwrap_or(0) + h.model.labels().len());
+        }
+        Pipeline {
+            params,
+            tokenizer,
+            vectorizer,
+            heads,
+            summary,
+            offsets,
+        }
     }
 
     /// The options the pipeline was fitted with.
@@ -285,6 +593,29 @@ impl Pipeline {
     /// The heads, in the order of the training data's label columns.
     pub fn heads(&self) -> &[Head] {
         &self.heads
+    }
+
+    /// The index of the head called `name`.
+    pub fn head_index(&self, name: &str) -> Option<usize> {
+        self.heads.iter().position(|h| h.name == name)
+    }
+
+    /// The labels of head `name`, sorted.
+    ///
+    /// # Errors
+    /// [`Error::UnknownHead`] when the model has no such head.
+    pub fn labels(&self, name: &str) -> Result<&[String]> {
+        match self.head_index(name) {
+            Some(i) => Ok(self.heads[i].model.labels().names()),
+            None => Err(self.unknown_head(name)),
+        }
+    }
+
+    fn unknown_head(&self, name: &str) -> Error {
+        Error::UnknownHead {
+            head: name.to_string(),
+            heads: self.heads.iter().map(|h| h.name.clone()).collect(),
+        }
     }
 
     /// The tokenizer.
@@ -309,30 +640,238 @@ impl Pipeline {
         self.vectorizer.transform(&tokens, &mut Vec::new())
     }
 
-    /// Class probabilities of each text, per head (parallel over texts).
-    pub fn predict<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<Prediction> {
+    fn predict_one(
+        &self,
+        text: &str,
+        tokens: &mut TokenBuffer,
+        scratch: &mut Vec<u32>,
+    ) -> Prediction<'_> {
+        self.tokenizer.tokenize_into(text, tokens);
+        let x = self.vectorizer.transform(tokens, scratch);
+        let mut probs = vec![0.0f32; *self.offsets.last().unwrap_or(&0)].into_boxed_slice();
+        for (h, head) in self.heads.iter().enumerate() {
+            head.model
+                .predict_proba_into(&x, &mut probs[self.offsets[h]..self.offsets[h + 1]]);
+        }
+        Prediction { model: self, probs }
+    }
+
+    /// The prediction of every text, in order (parallel over texts).
+    pub fn predict<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<Prediction<'_>> {
         texts
             .par_iter()
             .map_init(
                 || (TokenBuffer::default(), Vec::new()),
-                |(tokens, scratch), text| {
-                    self.tokenizer.tokenize_into(text.as_ref(), tokens);
-                    let x = self.vectorizer.transform(tokens, scratch);
-                    self.heads
-                        .iter()
-                        .map(|h| h.model.predict_proba(&x))
-                        .collect()
-                },
+                |(tokens, scratch), text| self.predict_one(text.as_ref(), tokens, scratch),
             )
             .collect()
     }
 
-    /// The most probable label of head `head` in a prediction.
-    pub fn label<'a>(&'a self, head: usize, prediction: &Prediction) -> &'a str {
-        self.heads[head]
-            .model
-            .labels()
-            .name(argmax(&prediction[head]))
+    /// Split an article into sentences and classify each one.
+    pub fn classify_article(&self, text: &str) -> Vec<SentencePrediction<'_>> {
+        let sentences = split_sentences(text);
+        let preds = self.predict(
+            &sentences
+                .iter()
+                .map(|s| s.text.as_str())
+                .collect::<Vec<_>>(),
+        );
+        sentences
+            .into_iter()
+            .zip(preds)
+            .enumerate()
+            .map(|(i, (s, prediction))| SentencePrediction {
+                index: i + 1,
+                start: s.start,
+                end: s.end,
+                text: s.text,
+                prediction,
+            })
+            .collect()
+    }
+
+    /// Score the model on labeled data: per head of `data` (each must be a head of the model),
+    /// accuracy, macro- and weighted F1, per-class precision/recall/F1 and the confusion matrix.
+    ///
+    /// # Errors
+    /// [`Error::NoHeads`] for data without labels, [`Error::UnknownHead`] for a label column the
+    /// model has no head for, [`Error::NoRows`] for empty data.
+    pub fn evaluate(&self, data: &Dataset) -> Result<Report> {
+        if data.is_empty() {
+            return Err(Error::NoRows);
+        }
+        if data.head_names().is_empty() {
+            return Err(Error::NoHeads);
+        }
+        let mut cols = Vec::new();
+        for (name, gold) in data.heads() {
+            let h = self
+                .head_index(name)
+                .ok_or_else(|| self.unknown_head(name))?;
+            cols.push((h, gold));
+        }
+        let preds = self.predict(data.texts());
+        let mut heads = BTreeMap::new();
+        for (h, gold) in cols {
+            let head = &self.heads[h];
+            let pairs = preds.iter().zip(gold).map(|(p, g)| {
+                (
+                    g.as_str(),
+                    p.get(h).expect("head index of this model").label(),
+                )
+            });
+            let cm = ConfusionMatrix::from_pairs(head.model.labels().names(), pairs);
+            heads.insert(head.name.clone(), cm.report());
+        }
+        Ok(Report {
+            heads,
+            n: data.len(),
+        })
+    }
+
+    /// The header this pipeline's model file carries.
+    pub fn header(&self) -> ModelHeader {
+        self.frame().0
+    }
+
+    /// The header and the binary sections of this pipeline's model file. Each stage writes its
+    /// own sections; [`persist`] only frames them.
+    fn frame(&self) -> (ModelHeader, Sections) {
+        let mut sections = Sections::default();
+        sections.add(
+            "vocabulary",
+            "utf8",
+            self.vectorizer.vocabulary().to_section(),
+        );
+        sections.add("idf", "f64le", self.vectorizer.idf_section());
+        for (i, h) in self.heads.iter().enumerate() {
+            sections.add(
+                &format!("head.{i}.weights"),
+                "f32le",
+                h.model.weights_section(),
+            );
+            sections.add(&format!("head.{i}.bias"), "f32le", h.model.bias_section());
+        }
+        let tokenizer: serde_json::Value = serde_json::from_str(&self.tokenizer.to_json())
+            .expect("tokenizer.json produced by the tokenizers crate is valid JSON");
+        let header = ModelHeader {
+            format: persist::FORMAT.into(),
+            format_version: persist::FORMAT_VERSION,
+            created_by: format!("newsclass {}", env!("CARGO_PKG_VERSION")),
+            params: self.params.clone(),
+            tokenizer,
+            heads: self
+                .heads
+                .iter()
+                .map(|h| HeadHeader {
+                    name: h.name.clone(),
+                    labels: h.model.labels().names().to_vec(),
+                })
+                .collect(),
+            training: self.summary.clone(),
+            n_features: self.vectorizer.n_features(),
+            sections: sections.table().to_vec(),
+        };
+        (header, sections)
+    }
+
+    /// The model file's bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let (header, sections) = self.frame();
+        let json = serde_json::to_vec_pretty(&header).expect("the header always serializes");
+        persist::frame(&json, sections.payload())
+    }
+
+    /// Read only the header of a model file's bytes (checks the signature and the version).
+    ///
+    /// # Errors
+    /// [`Error::BadModel`] for a foreign, truncated or damaged file,
+    /// [`Error::UnsupportedFormat`] for another format version.
+    pub fn read_header(bytes: &[u8]) -> Result<ModelHeader> {
+        Ok(Self::split(bytes)?.0)
+    }
+
+    fn split(bytes: &[u8]) -> Result<(ModelHeader, &[u8])> {
+        let (value, payload) = persist::unframe(bytes)?;
+        let header: ModelHeader =
+            serde_json::from_value(value).map_err(|e| ModelError::Header(e.to_string()))?;
+        Ok((header, payload))
+    }
+
+    /// Rebuild a pipeline from a model file's bytes.
+    ///
+    /// # Errors
+    /// [`Error::BadModel`] or [`Error::UnsupportedFormat`] when the bytes are not a valid model.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Pipeline> {
+        let (header, payload) = Self::split(bytes)?;
+        let ModelHeader {
+            params,
+            tokenizer,
+            heads: head_headers,
+            training,
+            n_features,
+            sections,
+            ..
+        } = header;
+        let params = params
+            .check()
+            .map_err(|e| ModelError::Params(e.to_string()))?
+            .params;
+        let tokenizer = Tokenizer::from_json(params.tokenizer.clone(), &tokenizer.to_string())?;
+        let section = |name: &str| persist::section(&sections, payload, name);
+        let vocabulary = Vocabulary::from_section("vocabulary", section("vocabulary")?)?;
+        let d = vocabulary.len();
+        if d != n_features {
+            return Err(ModelError::FeatureCount {
+                terms: d,
+                n_features,
+            }
+            .into());
+        }
+        let idf = TfidfVectorizer::idf_from_section("idf", section("idf")?, d)?;
+        let vectorizer = TfidfVectorizer::from_parts(
+            params.vocabulary.clone(),
+            params.tfidf.clone(),
+            vocabulary,
+            idf,
+        )?;
+        let mut heads = Vec::new();
+        for (i, h) in head_headers.into_iter().enumerate() {
+            let labels = LabelSet::from_sorted(h.labels)?;
+            let (wname, bname) = (format!("head.{i}.weights"), format!("head.{i}.bias"));
+            let model = LogisticModel::from_sections(
+                labels,
+                d,
+                (&wname, section(&wname)?),
+                (&bname, section(&bname)?),
+            )?;
+            heads.push(Head {
+                name: h.name,
+                model,
+            });
+        }
+        if heads.is_empty() {
+            return Err(ModelError::NoHeads.into());
+        }
+        Ok(Self::assemble(
+            params, tokenizer, vectorizer, heads, training,
+        ))
+    }
+
+    /// Save to `path` atomically (temporary file in the same directory, then rename).
+    ///
+    /// # Errors
+    /// I/O errors; an existing file at `path` is left untouched on failure.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        persist::write_atomic(path, &self.to_bytes())
+    }
+
+    /// Load a model file.
+    ///
+    /// # Errors
+    /// I/O errors, [`Error::BadModel`], [`Error::UnsupportedFormat`].
+    pub fn load(path: &Path) -> Result<Pipeline> {
+        Self::from_bytes(&persist::read_file(path)?)
     }
 }
 
@@ -373,51 +912,117 @@ mod tests {
                 "neutral",
             ),
         ];
-        Dataset {
-            texts: rows.iter().map(|r| r.0.to_string()).collect(),
-            lines: (2..8).collect(),
-            head_names: vec!["topic".into(), "stance".into()],
-            labels: vec![
-                rows.iter().map(|r| r.1.to_string()).collect(),
-                rows.iter().map(|r| r.2.to_string()).collect(),
-            ],
-            ..Default::default()
-        }
+        Dataset::new(rows.iter().map(|r| r.0))
+            .unwrap()
+            .with_head("topic", rows.iter().map(|r| r.1))
+            .unwrap()
+            .with_head("stance", rows.iter().map(|r| r.2))
+            .unwrap()
     }
 
     #[test]
     fn fits_every_head_and_predicts_training_rows() {
-        let params = PipelineParams {
-            logistic: LogisticParams {
-                c: 100.0,
-                ..Default::default()
-            },
-            ..Default::default()
-        };
+        let params = PipelineParams::default().c(100.0).check().unwrap();
         let d = data();
-        let (p, reports) = Pipeline::fit(params, &d, &mut |_| {}).unwrap();
-        assert_eq!(reports.len(), 2);
-        let preds = p.predict(&d.texts);
+        let p = Pipeline::fit(&params, &d).unwrap();
+        assert_eq!(p.summary().heads.len(), 2);
+        let preds = p.predict(d.texts());
         for (r, pred) in preds.iter().enumerate() {
-            assert_eq!(p.label(0, pred), d.labels[0][r]);
-            assert_eq!(p.label(1, pred), d.labels[1][r]);
+            assert_eq!(
+                pred.head("topic").unwrap().label(),
+                d.head("topic").unwrap()[r]
+            );
+            assert_eq!(pred.get(1).unwrap().label(), d.head("stance").unwrap()[r]);
+            let sum: f32 = pred.get(0).unwrap().probs().iter().sum();
+            assert!((sum - 1.0).abs() < 1e-5);
         }
+        assert!(preds[0].head("nosuch").is_none());
+        assert!(matches!(p.labels("nosuch"), Err(Error::UnknownHead { .. })));
+        assert_eq!(
+            p.labels("topic").unwrap(),
+            ["casualties", "diplomacy", "security"]
+        );
     }
 
     #[test]
     fn single_class_head_is_an_error() {
-        let mut d = data();
-        d.labels[1] = vec!["neutral".into(); 6];
-        let e = Pipeline::fit(PipelineParams::default(), &d, &mut |_| {}).unwrap_err();
-        assert!(e.to_string().contains("single class"), "{e}");
+        let d = Dataset::new(data().texts().to_vec())
+            .unwrap()
+            .with_head("topic", data().head("topic").unwrap().to_vec())
+            .unwrap()
+            .with_head("stance", vec!["neutral"; 6])
+            .unwrap();
+        let params = PipelineParams::default().check().unwrap();
+        match Pipeline::fit(&params, &d).unwrap_err() {
+            Error::SingleClass { head, label } => {
+                assert_eq!((head.as_str(), label.as_str()), ("stance", "neutral"))
+            }
+            e => panic!("unexpected {e}"),
+        }
     }
 
     #[test]
-    fn data_hash_depends_on_labels() {
+    fn unlabeled_data_cannot_train() {
+        let d = Dataset::new(["a b", "c d"]).unwrap();
+        let params = PipelineParams::default().check().unwrap();
+        assert!(matches!(Pipeline::fit(&params, &d), Err(Error::NoHeads)));
+    }
+
+    #[test]
+    fn params_are_checked_by_the_builder() {
+        assert!(matches!(
+            PipelineParams::default().c(-1.0).check(),
+            Err(Error::InvalidParam { name: "c", .. })
+        ));
+        assert!(matches!(
+            PipelineParams::default().ngram_range(2, 1).check(),
+            Err(Error::InvalidParam {
+                name: "ngram_range",
+                ..
+            })
+        ));
+        assert_eq!(PipelineParams::default().seed, DEFAULT_SEED);
+    }
+
+    #[test]
+    fn classify_article_gives_offsets_and_labels() {
+        let params = PipelineParams::default().c(100.0).check().unwrap();
+        let p = Pipeline::fit(&params, &data()).unwrap();
+        let text = "Troops were deployed along the border. The blast killed 12 people.";
+        let out = p.classify_article(text);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[1].index, 2);
+        let chars: Vec<char> = text.chars().collect();
+        let second: String = chars[out[1].start..out[1].end].iter().collect();
+        assert_eq!(second, out[1].text);
+        assert_eq!(
+            out[1].prediction.head("topic").unwrap().label(),
+            "casualties"
+        );
+    }
+
+    #[test]
+    fn evaluate_scores_known_heads_and_refuses_unknown_ones() {
+        let params = PipelineParams::default().c(100.0).check().unwrap();
         let d = data();
-        let mut e = data();
-        e.labels[0][0] = "diplomacy".into();
-        assert_ne!(data_hash(&d), data_hash(&e));
-        assert_eq!(data_hash(&d), data_hash(&data()));
+        let p = Pipeline::fit(&params, &d).unwrap();
+        let r = p.evaluate(&d).unwrap();
+        assert_eq!(r.n, 6);
+        assert_eq!(r.heads["topic"].accuracy, 1.0);
+        let other = Dataset::new(["x"])
+            .unwrap()
+            .with_head("mood", ["happy"])
+            .unwrap();
+        assert!(matches!(p.evaluate(&other), Err(Error::UnknownHead { .. })));
+    }
+
+    #[test]
+    fn holdout_uses_the_seed() {
+        let params = PipelineParams::default().check().unwrap();
+        let d = data().with_groups(["a", "a", "b", "b", "c", "c"]).unwrap();
+        let (_, r1) = Pipeline::fit_holdout(&params, &d, 0.34, &mut |_| {}).unwrap();
+        let (_, r2) = Pipeline::fit_holdout(&params, &d, 0.34, &mut |_| {}).unwrap();
+        assert_eq!(r1.n, 2);
+        assert_eq!(r1, r2);
     }
 }

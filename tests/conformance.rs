@@ -211,7 +211,7 @@ fn rust_params(case: &TfidfCase) -> (VocabularyParams, TfidfParams) {
 
 fn fit_rust_tfidf(case: &TfidfCase) -> (TfidfVectorizer, Vec<SparseVec>) {
     let (vp, tp) = rust_params(case);
-    let (v, x) = TfidfVectorizer::fit_transform(vp, tp, &token_buffers())
+    let (v, x) = TfidfVectorizer::fit_transform(&vp, &tp, &token_buffers(), |d, b| b.clone_from(d))
         .unwrap_or_else(|e| panic!("{}: fit_transform failed: {e}", case.name));
     (v, x.to_rows())
 }
@@ -240,7 +240,8 @@ fn fit_rust_logistic(
     names: &[String],
 ) -> (LogisticModel, newsclass::model::logistic::FitReport) {
     let (labels, y) = labels_and_ids(names);
-    fit(params, x, &y, labels, |_, _| {}).expect("fit succeeds")
+    let params = params.clone().check().expect("valid parameters");
+    fit(&params, x, &y, labels, |_, _| {}).expect("fit succeeds")
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,11 +5,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::ValueEnum;
 use newsclass::data::{Column, DataSpec, Dataset};
-use newsclass::features::tfidf::{Norm, TfidfParams};
-use newsclass::features::vocabulary::{DocFreq, VocabularyParams};
-use newsclass::model::logistic::{ClassWeight, LogisticParams};
-use newsclass::text::tokenize::TokenizerParams;
-use newsclass::{Pipeline, PipelineParams};
+use newsclass::features::tfidf::Norm;
+use newsclass::features::vocabulary::DocFreq;
+use newsclass::model::logistic::ClassWeight;
+use newsclass::{Pipeline, PipelineParams, ValidPipelineParams};
 
 /// A usage problem found after parsing (exit code 2).
 #[derive(Debug)]
@@ -144,48 +143,44 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
-    /// Build pipeline parameters with the grid-able values given explicitly.
+    /// The parameters these flags set, before the grid-able values are applied.
+    pub fn base(&self, min_df: &str) -> anyhow::Result<PipelineParams> {
+        Ok(PipelineParams::default()
+            .lowercase(!self.no_lowercase)
+            .strip_accents(self.strip_accents)
+            .keep_punctuation(self.keep_punctuation)
+            .min_df(DocFreq::parse("min_df", min_df)?)
+            .max_df(DocFreq::parse("max_df", &self.max_df)?)
+            .max_features(self.max_features)
+            .smooth_idf(!self.no_smooth_idf)
+            .norm(match self.norm {
+                NormArg::L2 => Norm::L2,
+                NormArg::L1 => Norm::L1,
+                NormArg::None => Norm::None,
+            })
+            .max_iter(self.max_iter)
+            .tol(self.tol)
+            .class_weight(match self.class_weight {
+                ClassWeightArg::None => ClassWeight::None,
+                ClassWeightArg::Balanced => ClassWeight::Balanced,
+            })
+            .seed(self.seed))
+    }
+
+    /// Build checked pipeline parameters with the grid-able values given explicitly.
     pub fn params(
         &self,
         ngram_range: (usize, usize),
         min_df: &str,
         sublinear_tf: bool,
         c: f64,
-    ) -> anyhow::Result<PipelineParams> {
-        let params = PipelineParams {
-            tokenizer: TokenizerParams {
-                lowercase: !self.no_lowercase,
-                strip_accents: self.strip_accents,
-                keep_punctuation: self.keep_punctuation,
-            },
-            vocabulary: VocabularyParams {
-                ngram_range,
-                min_df: DocFreq::parse("min_df", min_df)?,
-                max_df: DocFreq::parse("max_df", &self.max_df)?,
-                max_features: self.max_features,
-            },
-            tfidf: TfidfParams {
-                sublinear_tf,
-                smooth_idf: !self.no_smooth_idf,
-                norm: match self.norm {
-                    NormArg::L2 => Norm::L2,
-                    NormArg::L1 => Norm::L1,
-                    NormArg::None => Norm::None,
-                },
-            },
-            logistic: LogisticParams {
-                c,
-                max_iter: self.max_iter,
-                tol: self.tol,
-                class_weight: match self.class_weight {
-                    ClassWeightArg::None => ClassWeight::None,
-                    ClassWeightArg::Balanced => ClassWeight::Balanced,
-                },
-            },
-            seed: self.seed,
-        };
-        params.check()?;
-        Ok(params)
+    ) -> anyhow::Result<ValidPipelineParams> {
+        Ok(self
+            .base(min_df)?
+            .ngram_range(ngram_range.0, ngram_range.1)
+            .sublinear_tf(sublinear_tf)
+            .c(c)
+            .check()?)
     }
 }
 
@@ -204,7 +199,7 @@ pub fn load_model(path: Option<&PathBuf>) -> anyhow::Result<Pipeline> {
     match path {
         Some(p) => Pipeline::load(p).with_context(|| format!("loading model {}", p.display())),
         None => match DEFAULT_MODEL {
-            Some(bytes) => Ok(newsclass::persist::from_bytes(bytes).context("loading the embedded default model")?),
+            Some(bytes) => Ok(Pipeline::from_bytes(bytes).context("loading the embedded default model")?),
             None => Err(usage(
                 "no --model given and this build has no default model (models/default.newsclass was missing at build time); pass --model FILE or rebuild after training the default model",
             )),

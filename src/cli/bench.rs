@@ -4,7 +4,6 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use newsclass::pipeline::tokenize_all;
 use newsclass::text::tokenize::TokenBuffer;
 
 use super::args::{load_model, read_data, DataArgs};
@@ -42,19 +41,19 @@ pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
     let load = load_start.elapsed().as_secs_f64();
     let data = read_data(&a.data, &a.data_args.spec(false)?)?;
     let n = data.len() as f64;
-    let bytes: usize = data.texts.iter().map(String::len).sum();
+    let bytes: usize = data.texts().iter().map(String::len).sum();
     let tok = model.tokenizer();
     let t_tok = median_time(a.repeat, || {
-        black_box(tokenize_all(tok, &data.texts));
+        black_box(tok.tokenize_all(data.texts()));
     });
     let t_ref = median_time(a.repeat.min(3), || {
         let mut b = TokenBuffer::default();
-        for t in &data.texts {
+        for t in data.texts() {
             tok.tokenize_reference(t, &mut b);
             black_box(b.len());
         }
     });
-    let docs = tokenize_all(tok, &data.texts);
+    let docs = tok.tokenize_all(data.texts());
     let t_vec = median_time(a.repeat, || {
         let mut s = Vec::new();
         for d in &docs {
@@ -62,10 +61,10 @@ pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
         }
     });
     let t_batch = median_time(a.repeat, || {
-        black_box(model.predict(&data.texts));
+        black_box(model.predict(data.texts()));
     });
     let t_single = median_time(a.repeat.min(3), || {
-        for t in &data.texts {
+        for t in data.texts() {
             black_box(model.predict(std::slice::from_ref(t)));
         }
     });

@@ -4,10 +4,10 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::ValueEnum;
-use newsclass::cv::{cross_validate, group_folds, mean_sd};
+use newsclass::cv::{cross_validate, Grid};
 use newsclass::data::Column;
+use newsclass::features::vocabulary::DocFreq;
 use newsclass::PipelineParams;
-use serde_json::json;
 
 use super::args::{parse_ngram_range, read_data, usage, DataArgs, ModelArgs};
 use super::progress::Reporter;
@@ -129,22 +129,32 @@ fn fixed_options(p: &PipelineParams) -> String {
 
 pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
     // Build and check the whole grid before reading data.
-    let mut grid = Vec::new();
+    let mut cs = Vec::new();
     for c in list("c", &a.c, ',')? {
-        let c: f64 = c.parse().map_err(|_| {
+        cs.push(c.parse::<f64>().map_err(|_| {
             usage(format!(
                 "invalid value '{c}' for '--c': expected a number such as 1.0"
             ))
-        })?;
-        for ng in list("ngram-range", &a.ngram_range, ':')? {
-            let ng = parse_ngram_range(ng)?;
-            for md in list("min-df", &a.min_df_grid, ',')? {
-                for sl in list("sublinear-tf", &a.sublinear_grid, ',')? {
-                    grid.push(a.model_args.params(ng, md, parse_bool(sl)?, c)?);
-                }
-            }
-        }
+        })?);
     }
+    let ngrams = list("ngram-range", &a.ngram_range, ':')?
+        .into_iter()
+        .map(parse_ngram_range)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let min_dfs = list("min-df", &a.min_df_grid, ',')?
+        .into_iter()
+        .map(|m| DocFreq::parse("min_df", m))
+        .collect::<Result<Vec<_>, _>>()?;
+    let sublinear = list("sublinear-tf", &a.sublinear_grid, ',')?
+        .into_iter()
+        .map(parse_bool)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let grid = Grid::new(a.model_args.base("1")?)
+        .c(cs)
+        .ngram_range(ngrams)
+        .min_df(min_dfs)
+        .sublinear_tf(sublinear);
+    let settings = grid.settings()?;
     if a.folds < 2 {
         return Err(usage(format!(
             "invalid value '{}' for '--folds': at least 2",
@@ -156,68 +166,20 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
         spec.group = Some(Column::parse_list("group_column", g, spec.has_header)?.remove(0));
     }
     let data = read_data(&a.data, &spec)?;
-    let folds = group_folds(&data, a.folds, a.model_args.seed)?;
     let reporter = Reporter::new(quiet);
-    let mut results = Vec::new();
-    for (i, params) in grid.iter().enumerate() {
-        reporter.message(format!(
-            "setting {}/{}: {}",
-            i + 1,
-            grid.len(),
-            describe(params)
-        ));
-        results.push(cross_validate(params, &data, &folds)?);
-    }
+    let mut report = cross_validate(&grid, &data, a.folds, &mut |i, n, params| {
+        reporter.message(format!("setting {}/{}: {}", i + 1, n, describe(params)))
+    })?;
     reporter.finish();
-    let heads = data.head_names.clone();
-    // Summaries: per setting, per head, (acc mean, sd, f1 mean, sd).
-    let summary: Vec<Vec<(f64, f64, f64, f64)>> = results
-        .iter()
-        .map(|r| {
-            (0..heads.len())
-                .map(|h| {
-                    let acc: Vec<f64> = r.folds.iter().map(|f| f[h].accuracy).collect();
-                    let f1: Vec<f64> = r.folds.iter().map(|f| f[h].macro_f1).collect();
-                    let (am, asd) = mean_sd(&acc);
-                    let (fm, fsd) = mean_sd(&f1);
-                    (am, asd, fm, fsd)
-                })
-                .collect()
-        })
-        .collect();
-    let score = |s: &Vec<(f64, f64, f64, f64)>| s.iter().map(|x| x.2).sum::<f64>() / s.len() as f64;
-    let best = (0..grid.len())
-        .max_by(|&x, &y| {
-            score(&summary[x])
-                .total_cmp(&score(&summary[y]))
-                .then(y.cmp(&x))
-        })
-        .expect("the grid has at least one setting");
+    report.grouped_by = a.group_column.clone();
     let mut out = std::io::stdout().lock();
     match a.format {
         Format::Json => {
-            let settings: Vec<serde_json::Value> = grid
-                .iter()
-                .zip(&summary)
-                .zip(&results)
-                .map(|((p, s), r)| {
-                    let per: serde_json::Map<String, serde_json::Value> = heads
-                        .iter()
-                        .zip(s)
-                        .map(|(h, x)| {
-                            (h.clone(), json!({"accuracy_mean": x.0, "accuracy_sd": x.1, "macro_f1_mean": x.2, "macro_f1_sd": x.3}))
-                        })
-                        .collect();
-                    json!({"params": p, "heads": per, "folds": r.folds, "mean_macro_f1": score(s)})
-                })
-                .collect();
-            serde_json::to_writer_pretty(
-                &mut out,
-                &json!({"n": data.len(), "folds": a.folds, "grouped_by": a.group_column, "settings": settings, "best": best}),
-            )?;
+            serde_json::to_writer_pretty(&mut out, &report)?;
             writeln!(out)?;
         }
         Format::Text => {
+            let heads = data.head_names();
             writeln!(
                 out,
                 "{}-fold cross-validation on {} rows of {}{}; mean ± sd over folds",
@@ -229,12 +191,12 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
                     .map(|g| format!(", grouped by {g}"))
                     .unwrap_or_default()
             )?;
-            let fixed = fixed_options(&grid[0]);
+            let fixed = fixed_options(settings[0].params());
             if !fixed.is_empty() {
                 writeln!(out, "fixed options: {fixed}")?;
             }
             write!(out, "{:<46}", "setting")?;
-            for h in &heads {
+            for h in heads {
                 write!(
                     out,
                     "  {:>15}  {:>15}",
@@ -243,18 +205,23 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
                 )?;
             }
             writeln!(out)?;
-            for (i, (p, s)) in grid.iter().zip(&summary).enumerate() {
+            for (i, s) in report.settings.iter().enumerate() {
                 write!(
                     out,
                     "{:<46}",
-                    format!("{}{}", if i == best { "* " } else { "  " }, describe(p))
+                    format!(
+                        "{}{}",
+                        if i == report.best { "* " } else { "  " },
+                        describe(&s.params)
+                    )
                 )?;
-                for x in s {
+                for h in heads {
+                    let x = &s.heads[h];
                     write!(
                         out,
                         "  {:>15}  {:>15}",
-                        format!("{:.4}±{:.4}", x.0, x.1),
-                        format!("{:.4}±{:.4}", x.2, x.3)
+                        format!("{:.4}±{:.4}", x.accuracy_mean, x.accuracy_sd),
+                        format!("{:.4}±{:.4}", x.macro_f1_mean, x.macro_f1_sd)
                     )?;
                 }
                 writeln!(out)?;
@@ -262,7 +229,7 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
             writeln!(
                 out,
                 "best (* , highest mean macro-F1 over heads): {}",
-                describe(&grid[best])
+                describe(&report.best().params)
             )?;
         }
     }

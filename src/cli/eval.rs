@@ -1,15 +1,11 @@
 //! `newsclass eval`: score a model on labeled data.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
 use clap::ValueEnum;
-use newsclass::cv::score;
-use newsclass::metrics::ConfusionMatrix;
-use serde_json::json;
 
-use super::args::{fmt_opt, load_model, read_data, usage, DataArgs};
+use super::args::{fmt_opt, load_model, read_data, DataArgs};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Format {
@@ -32,38 +28,13 @@ pub struct Args {
     format: Format,
 }
 
-pub fn head_json(cm: &ConfusionMatrix) -> serde_json::Value {
-    let per: BTreeMap<&str, serde_json::Value> = cm
-        .labels
-        .iter()
-        .zip(cm.per_class())
-        .map(|(l, m)| {
-            (
-                l.as_str(),
-                json!({"precision": m.precision, "recall": m.recall, "f1": m.f1, "support": m.support}),
-            )
-        })
-        .collect();
-    json!({
-        "accuracy": cm.accuracy(),
-        "macro_f1": cm.macro_f1(),
-        "weighted_f1": cm.weighted_f1(),
-        "per_class": per,
-        "confusion": {"labels": cm.labels, "matrix": cm.matrix},
-    })
-}
-
 pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
     let model = load_model(a.model.as_ref())?;
     let mut spec = a.data_args.spec(true)?;
     // Model heads missing from --label-columns are fine; label columns the model lacks are not.
     let heads: Vec<String> = model.heads().iter().map(|h| h.name.clone()).collect();
-    let wanted: Vec<String> = spec.labels.iter().map(|c| c.head_name()).collect();
-    if let Some(w) = wanted.iter().find(|w| !heads.contains(w)) {
-        return Err(usage(format!(
-            "the model has no head \"{w}\" (its heads: {}); choose --label-columns among them",
-            heads.join(", ")
-        )));
+    for c in &spec.labels {
+        model.labels(&c.head_name())?;
     }
     if spec.labels.is_empty() {
         spec.labels = heads
@@ -72,27 +43,26 @@ pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
             .collect();
     }
     let data = read_data(&a.data, &spec)?;
-    let results = score(&model, &data);
+    let report = model.evaluate(&data)?;
     let mut out = std::io::stdout().lock();
     match a.format {
         Format::Json => {
-            let heads: serde_json::Map<String, serde_json::Value> = results
-                .iter()
-                .map(|(n, cm)| (n.clone(), head_json(cm)))
-                .collect();
-            serde_json::to_writer_pretty(&mut out, &json!({"n": data.len(), "heads": heads}))?;
+            serde_json::to_writer_pretty(&mut out, &report)?;
             writeln!(out)?;
         }
         Format::Text => {
             writeln!(out, "{} rows from {}", data.len(), a.data.display())?;
-            for (name, cm) in &results {
+            // Heads in the model's order.
+            for name in model.heads().iter().map(|h| &h.name) {
+                let Some(r) = report.heads.get(name) else {
+                    continue;
+                };
+                let cm = &r.confusion;
                 writeln!(out)?;
                 writeln!(
                     out,
                     "head {name}: accuracy {:.4}  macro-F1 {:.4}  weighted-F1 {:.4}",
-                    cm.accuracy(),
-                    cm.macro_f1(),
-                    cm.weighted_f1()
+                    r.accuracy, r.macro_f1, r.weighted_f1
                 )?;
                 let w = cm.labels.iter().map(String::len).max().unwrap_or(5).max(5);
                 writeln!(

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use newsclass::persist::{read_header, Header};
+use newsclass::Pipeline;
 
 use super::args::{usage, DEFAULT_MODEL};
 
@@ -32,8 +32,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         || "the embedded default model".to_string(),
         |p| p.display().to_string(),
     );
-    let (mut header, _): (Header, _) =
-        read_header(&bytes).with_context(|| format!("loading model {source}"))?;
+    let mut header =
+        Pipeline::read_header(&bytes).with_context(|| format!("loading model {source}"))?;
     let mut out = std::io::stdout().lock();
     if a.tokenizer_json {
         serde_json::to_writer_pretty(&mut out, &header.tokenizer)?;

@@ -68,6 +68,67 @@ pub fn run() -> anyhow::Result<()> {
     }
 }
 
+/// The one-line message for an error chain, with library errors worded for the command line:
+/// parameters are named by their flags (`min_df` -> `--min-df`) and hints name the flag to use.
+pub fn render(e: &anyhow::Error) -> String {
+    let mut parts = Vec::new();
+    for c in e.chain() {
+        if let Some(err) = c.downcast_ref::<newsclass::Error>() {
+            parts.push(describe(err));
+            // A library error's own text already says everything below it.
+            break;
+        }
+        parts.push(c.to_string());
+    }
+    parts.join(": ")
+}
+
+fn flag(name: &str) -> String {
+    format!("--{}", name.replace('_', "-"))
+}
+
+/// A library error in the words of the command line.
+fn describe(e: &newsclass::Error) -> String {
+    use newsclass::Error as E;
+    match e {
+        E::InvalidParam {
+            name,
+            value,
+            reason,
+        } => {
+            let hint = if reason.contains("not by number") {
+                "; drop --no-header"
+            } else {
+                ""
+            };
+            format!("invalid value {value} for `{}`: {reason}{hint}", flag(name))
+        }
+        E::UnknownColumn { .. } => {
+            format!("{e}, or use --no-header with column numbers")
+        }
+        E::NoHeads => "no label columns: name at least one with --label-columns".into(),
+        E::EmptyVocabulary {
+            min_df,
+            max_df,
+            n_docs,
+        } => format!(
+            "after pruning, no terms remain (min_df {min_df}, max_df {max_df}, {n_docs} documents); lower --min-df or raise --max-df"
+        ),
+        E::DocFreqBounds {
+            min_df,
+            max_df,
+            n_docs,
+        } => format!(
+            "--max-df ({max_df}) keeps fewer documents than --min-df ({min_df}) on {n_docs} documents; raise --max-df or lower --min-df"
+        ),
+        E::UnknownHead { .. } => format!("{e}; choose --label-columns among them"),
+        E::Data { reason, .. } if reason.contains("the label columns") => e
+            .to_string()
+            .replace("from the label columns", "from --label-columns"),
+        _ => e.to_string(),
+    }
+}
+
 /// True when the error is a write to a closed pipe.
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     use std::io::ErrorKind::BrokenPipe;

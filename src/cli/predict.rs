@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::ValueEnum;
 use newsclass::data::{Column, DataFormat};
-use newsclass::model::logistic::argmax;
-use newsclass::text::sentences::split_sentences;
-use newsclass::Pipeline;
+use newsclass::{Pipeline, Prediction};
 use serde_json::{json, Map, Value};
 
 use super::args::{load_model, usage};
@@ -61,14 +59,15 @@ pub struct Args {
     files: Vec<PathBuf>,
 }
 
-/// One unit to classify.
-struct Item {
+/// One classified unit: a sentence of an article or a row of a file.
+struct Item<'m> {
     source: String,
     index: usize,
     start: usize,
     end: usize,
     id: Option<String>,
     text: String,
+    prediction: Prediction<'m>,
 }
 
 fn read_text(path: &Path) -> anyhow::Result<String> {
@@ -95,21 +94,22 @@ fn read_text(path: &Path) -> anyhow::Result<String> {
     })
 }
 
-fn collect(a: &Args, files: &[PathBuf]) -> anyhow::Result<Vec<Item>> {
+fn classify<'m>(a: &Args, model: &'m Pipeline, files: &[PathBuf]) -> anyhow::Result<Vec<Item<'m>>> {
     let mut items = Vec::new();
     for path in files {
         let source = path.display().to_string();
         match a.input_format {
             InputFormat::Text => {
                 let text = read_text(path)?;
-                for (i, s) in split_sentences(&text).into_iter().enumerate() {
+                for s in model.classify_article(&text) {
                     items.push(Item {
                         source: source.clone(),
-                        index: i + 1,
+                        index: s.index,
                         start: s.start,
                         end: s.end,
                         id: None,
                         text: s.text,
+                        prediction: s.prediction,
                     });
                 }
             }
@@ -130,14 +130,16 @@ fn collect(a: &Args, files: &[PathBuf]) -> anyhow::Result<Vec<Item>> {
                     }),
                 };
                 let data = newsclass::data::read_path(path, &spec)?;
-                for (i, text) in data.texts.into_iter().enumerate() {
+                let preds = model.predict(data.texts());
+                for (i, (text, prediction)) in data.texts().iter().zip(preds).enumerate() {
                     items.push(Item {
                         source: source.clone(),
                         index: i + 1,
                         start: 0,
                         end: text.chars().count(),
-                        id: data.ids.as_ref().map(|v| v[i].clone()),
-                        text,
+                        id: data.ids().map(|v| v[i].clone()),
+                        text: text.clone(),
+                        prediction,
                     });
                 }
             }
@@ -156,30 +158,20 @@ pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
         return Err(usage("standard input (-) can be read only once"));
     }
     let model = load_model(a.model.as_ref())?;
-    let items = collect(&a, &files)?;
-    let texts: Vec<&str> = items.iter().map(|i| i.text.as_str()).collect();
-    let preds = model.predict(&texts);
+    let items = classify(&a, &model, &files)?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     match a.format {
-        OutputFormat::Jsonl => write_jsonl(&mut out, &model, &items, &preds, a.probs)?,
-        OutputFormat::Csv => write_csv(&mut out, &model, &items, &preds, a.probs)?,
-        OutputFormat::Table => {
-            write_table(&mut out, &model, &items, &preds, a.probs, files.len() > 1)?
-        }
+        OutputFormat::Jsonl => write_jsonl(&mut out, &items, a.probs)?,
+        OutputFormat::Csv => write_csv(&mut out, &model, &items, a.probs)?,
+        OutputFormat::Table => write_table(&mut out, &model, &items, a.probs, files.len() > 1)?,
     }
     out.flush()?;
     Ok(())
 }
 
-fn write_jsonl(
-    out: &mut impl Write,
-    model: &Pipeline,
-    items: &[Item],
-    preds: &[Vec<Vec<f32>>],
-    probs: bool,
-) -> anyhow::Result<()> {
-    for (item, pred) in items.iter().zip(preds) {
+fn write_jsonl(out: &mut impl Write, items: &[Item<'_>], probs: bool) -> anyhow::Result<()> {
+    for item in items {
         let mut obj = Map::new();
         obj.insert("source".into(), json!(item.source));
         obj.insert("sentence".into(), json!(item.index));
@@ -189,24 +181,20 @@ fn write_jsonl(
             obj.insert("id".into(), json!(id));
         }
         obj.insert("text".into(), json!(item.text));
-        for (h, head) in model.heads().iter().enumerate() {
-            let p = &pred[h];
-            let best = argmax(p);
+        for head in item.prediction.heads() {
             let mut ho = Map::new();
-            ho.insert("label".into(), json!(head.model.labels().name(best)));
-            ho.insert("prob".into(), json!(round4(p[best])));
+            ho.insert("label".into(), json!(head.label()));
+            ho.insert("prob".into(), json!(round4(head.score())));
             if probs {
                 let m: Map<String, Value> = head
-                    .model
                     .labels()
-                    .names()
                     .iter()
-                    .zip(p)
+                    .zip(head.probs())
                     .map(|(l, &v)| (l.clone(), json!(round4(v))))
                     .collect();
                 ho.insert("probs".into(), Value::Object(m));
             }
-            obj.insert(head.name.clone(), Value::Object(ho));
+            obj.insert(head.name().to_string(), Value::Object(ho));
         }
         serde_json::to_writer(&mut *out, &Value::Object(obj))?;
         out.write_all(b"\n")?;
@@ -221,8 +209,7 @@ fn round4(v: f32) -> f64 {
 fn write_csv(
     out: &mut impl Write,
     model: &Pipeline,
-    items: &[Item],
-    preds: &[Vec<Vec<f32>>],
+    items: &[Item<'_>],
     probs: bool,
 ) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(out);
@@ -247,7 +234,7 @@ fn write_csv(
         }
     }
     w.write_record(&header)?;
-    for (item, pred) in items.iter().zip(preds) {
+    for item in items {
         let mut rec: Vec<String> = vec![
             item.source.clone(),
             item.index.to_string(),
@@ -258,13 +245,11 @@ fn write_csv(
             rec.push(item.id.clone().unwrap_or_default());
         }
         rec.push(item.text.clone());
-        for (h, head) in model.heads().iter().enumerate() {
-            let p = &pred[h];
-            let best = argmax(p);
-            rec.push(head.model.labels().name(best).to_string());
-            rec.push(format!("{:.4}", p[best]));
+        for head in item.prediction.heads() {
+            rec.push(head.label().to_string());
+            rec.push(format!("{:.4}", head.score()));
             if probs {
-                rec.extend(p.iter().map(|v| format!("{v:.4}")));
+                rec.extend(head.probs().iter().map(|v| format!("{v:.4}")));
             }
         }
         w.write_record(&rec)?;
@@ -276,8 +261,7 @@ fn write_csv(
 fn write_table(
     out: &mut impl Write,
     model: &Pipeline,
-    items: &[Item],
-    preds: &[Vec<Vec<f32>>],
+    items: &[Item<'_>],
     probs: bool,
     many: bool,
 ) -> anyhow::Result<()> {
@@ -296,7 +280,7 @@ fn write_table(
         })
         .collect();
     let mut last_source: Option<&str> = None;
-    for (item, pred) in items.iter().zip(preds) {
+    for item in items {
         if last_source != Some(item.source.as_str()) {
             if last_source.is_some() {
                 writeln!(out)?;
@@ -312,27 +296,19 @@ fn write_table(
             last_source = Some(item.source.as_str());
         }
         write!(out, "{:>4}", item.index)?;
-        for (h, (head, w)) in model.heads().iter().zip(&widths).enumerate() {
-            let best = argmax(&pred[h]);
-            write!(
-                out,
-                "  {:<w$}  {:>4.2}",
-                head.model.labels().name(best),
-                pred[h][best]
-            )?;
+        for (head, w) in item.prediction.heads().zip(&widths) {
+            write!(out, "  {:<w$}  {:>4.2}", head.label(), head.score())?;
         }
         writeln!(out, "  {}", item.text.replace(['\n', '\r'], " "))?;
         if probs {
-            for (h, head) in model.heads().iter().enumerate() {
+            for head in item.prediction.heads() {
                 let parts: Vec<String> = head
-                    .model
                     .labels()
-                    .names()
                     .iter()
-                    .zip(&pred[h])
+                    .zip(head.probs())
                     .map(|(l, p)| format!("{l} {p:.2}"))
                     .collect();
-                writeln!(out, "        {}: {}", head.name, parts.join(", "))?;
+                writeln!(out, "        {}: {}", head.name(), parts.join(", "))?;
             }
         }
     }

@@ -55,6 +55,7 @@ impl Reporter {
                     "not converged"
                 }
             )),
+            _ => {}
         }
     }
 

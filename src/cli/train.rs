@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use newsclass::cv::{holdout_split, score};
 use newsclass::data::Column;
 use newsclass::Pipeline;
 
@@ -70,11 +69,7 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
         a.c,
     )?;
     if let Some(f) = a.validation_split {
-        if !(f > 0.0 && f < 1.0) {
-            return Err(usage(format!(
-                "invalid value '{f}' for '--validation-split': expected a fraction strictly between 0 and 1, e.g. 0.2"
-            )));
-        }
+        newsclass::cv::check_holdout_fraction(f)?;
     }
     if a.model.is_dir() {
         return Err(usage(format!(
@@ -89,17 +84,18 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
     let start = Instant::now();
     let data = read_data(&a.data, &spec)?;
     let reporter = Reporter::new(quiet);
-    let (train_rows, held_rows) = match a.validation_split {
+    let mut on_progress = |p: newsclass::pipeline::Progress<'_>| reporter.on_progress(p);
+    let (model, held) = match a.validation_split {
         Some(f) => {
-            let (t, h) = holdout_split(&data, f, params.seed)?;
-            (Some(t), Some(h))
+            let (model, report) = Pipeline::fit_holdout(&params, &data, f, &mut on_progress)?;
+            (model, Some(report))
         }
-        None => (None, None),
+        // Without a validation split, train on the data as read (no copy).
+        None => (
+            Pipeline::fit_with_progress(&params, &data, &mut on_progress)?,
+            None,
+        ),
     };
-    // Without a validation split, train on the data as read (no copy).
-    let selected = train_rows.as_ref().map(|rows| data.select(rows));
-    let train_data = selected.as_ref().unwrap_or(&data);
-    let (model, reports) = Pipeline::fit(params, train_data, &mut |p| reporter.on_progress(p))?;
     reporter.message("saving model");
     model
         .save(&a.model)
@@ -117,7 +113,8 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
         s.n_features,
         a.model.display()
     );
-    for (head, report) in model.heads().iter().zip(&reports) {
+    for (head, summary) in model.heads().iter().zip(&s.heads) {
+        let report = &summary.fit;
         println!(
             "  {:<12} {} classes ({}); {} iterations, {}, {:.2} s",
             head.name,
@@ -132,15 +129,13 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
             report.seconds
         );
     }
-    if let Some(rows) = held_rows {
-        let held = data.select(&rows);
-        println!("held-out validation ({} rows):", held.len());
-        for (name, cm) in score(&model, &held) {
+    if let Some(report) = held {
+        println!("held-out validation ({} rows):", report.n);
+        for name in model.heads().iter().map(|h| &h.name) {
+            let h = &report.heads[name];
             println!(
                 "  {:<12} accuracy {:.4}  macro-F1 {:.4}",
-                name,
-                cm.accuracy(),
-                cm.macro_f1()
+                name, h.accuracy, h.macro_f1
             );
         }
     }

@@ -14,10 +14,12 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
-use crate::features::vocabulary::{NgramIndex, Trie, VocabularyParams, WordTable, NONE};
+use crate::error::{Error, ModelError, Result};
+use crate::features::vocabulary::{
+    NgramIndex, Selection, Trie, Vocabulary, VocabularyParams, WordTable, NONE,
+};
 use crate::sparse::{CsrMatrix, SparseVec};
-use crate::text::tokenize::{TokenBuffer, Tokenizer};
+use crate::text::tokenize::TokenBuffer;
 
 /// Row normalization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -54,15 +56,13 @@ impl Default for TfidfParams {
     }
 }
 
-/// A fitted TF-IDF vectorizer: n-gram index, sorted vocabulary and frozen idf.
+/// A fitted TF-IDF vectorizer: a frozen [`Vocabulary`] and idf. It works on tokens; which
+/// tokenizer made them is the caller's business.
 #[derive(Debug, Clone)]
 pub struct TfidfVectorizer {
     vocabulary_params: VocabularyParams,
     params: TfidfParams,
-    index: NgramIndex,
-    /// Column of each index node, or [`NONE`].
-    column: Vec<u32>,
-    terms: Vec<String>,
+    vocabulary: Vocabulary,
     idf: Vec<f64>,
 }
 
@@ -93,42 +93,37 @@ impl Default for Interned {
 }
 
 impl TfidfVectorizer {
-    /// Learn the vocabulary and idf from tokenized documents and return the vectorizer with the
-    /// documents' TF-IDF rows as one sparse matrix.
+    /// Learn the vocabulary and idf from documents and return the vectorizer with the documents'
+    /// TF-IDF rows as one sparse matrix. `tokenize(doc, buffer)` fills `buffer` with the tokens of
+    /// `doc` (for pre-tokenized documents, a copy).
+    ///
+    /// Documents are tokenized a block of 2,048 at a time, in a two-stage pipeline: while the
+    /// n-grams of one block are interned, the other threads tokenize the next block and give its
+    /// words their ids. The token buffers are reused, so the tokens of the whole corpus are never
+    /// held at once.
     ///
     /// # Errors
-    /// Invalid parameters, an empty corpus, or an empty vocabulary after pruning.
-    pub fn fit_transform(
-        vocabulary_params: VocabularyParams,
-        params: TfidfParams,
-        docs: &[TokenBuffer],
+    /// Invalid parameters ([`Error::InvalidParam`]), no documents ([`Error::NoRows`]), or an empty
+    /// vocabulary after pruning ([`Error::EmptyVocabulary`], [`Error::DocFreqBounds`]).
+    pub fn fit_transform<T: Sync>(
+        vocabulary_params: &VocabularyParams,
+        params: &TfidfParams,
+        docs: &[T],
+        tokenize: impl Fn(&T, &mut TokenBuffer) + Sync,
     ) -> Result<(TfidfVectorizer, CsrMatrix)> {
         vocabulary_params.check()?;
-        let range = vocabulary_params.ngram_range;
-        let mut index = NgramIndex::default();
-        let mut interned = Interned::default();
-        for d in docs {
-            index.intern_doc(d, range, &mut interned.nodes);
-            interned.offsets.push(interned.nodes.len());
-        }
-        Self::fit_interned(vocabulary_params, params, index, interned)
+        Self::fit_transform_checked(vocabulary_params, params, docs, tokenize)
     }
 
-    /// [`TfidfVectorizer::fit_transform`] from raw texts, a block of 2,048 texts at a time, in a
-    /// two-stage pipeline: while the n-grams of one block are interned, the other threads tokenize
-    /// the next block and give its words their ids. The token buffers are reused, so the tokens
-    /// of the whole corpus are never held at once. Same result as tokenizing everything first.
-    ///
-    /// # Errors
-    /// As [`TfidfVectorizer::fit_transform`].
-    pub fn fit_transform_texts<T: AsRef<str> + Sync>(
-        vocabulary_params: VocabularyParams,
-        params: TfidfParams,
-        tokenizer: &Tokenizer,
-        texts: &[T],
+    /// [`TfidfVectorizer::fit_transform`] for parameters already checked by
+    /// [`crate::PipelineParams::check`].
+    pub(crate) fn fit_transform_checked<T: Sync>(
+        vocabulary_params: &VocabularyParams,
+        params: &TfidfParams,
+        docs: &[T],
+        tokenize: impl Fn(&T, &mut TokenBuffer) + Sync,
     ) -> Result<(TfidfVectorizer, CsrMatrix)> {
         const TOKEN_BLOCK: usize = 2048;
-        vocabulary_params.check()?;
         let range = vocabulary_params.ngram_range;
         /// The word ids of a block's documents, one after another, and where each document ends.
         #[derive(Default)]
@@ -142,7 +137,7 @@ impl TfidfVectorizer {
             buffers
                 .par_iter_mut()
                 .zip(block)
-                .for_each(|(b, t)| tokenizer.tokenize_into(t.as_ref(), b));
+                .for_each(|(b, t)| tokenize(t, b));
             out.ids.clear();
             out.ends.clear();
             for b in &buffers {
@@ -150,7 +145,7 @@ impl TfidfVectorizer {
                 out.ends.push(out.ids.len());
             }
         };
-        let blocks: Vec<&[T]> = texts.chunks(TOKEN_BLOCK).collect();
+        let blocks: Vec<&[T]> = docs.chunks(TOKEN_BLOCK).collect();
         let mut words = WordTable::default();
         let mut trie = Trie::default();
         let mut interned = Interned::default();
@@ -178,7 +173,7 @@ impl TfidfVectorizer {
         }
         drop(buffers);
         let index = NgramIndex::from_parts(words, trie);
-        Self::fit_interned(vocabulary_params, params, index, interned)
+        Self::fit_interned(vocabulary_params.clone(), params.clone(), index, interned)
     }
 
     /// The rest of the fit, from the interned n-grams of every document.
@@ -194,12 +189,10 @@ impl TfidfVectorizer {
         } = interned;
         let n_docs = offsets.len() - 1;
         if n_docs == 0 {
-            return Err(Error::Untrainable(
-                "no documents to fit the vocabulary on".into(),
-            ));
+            return Err(Error::NoRows);
         }
         let doc_nodes: Vec<&[u32]> = offsets.windows(2).map(|w| &flat[w[0]..w[1]]).collect();
-        let (nodes, terms, dfs) = vocabulary_params.select(&index, &doc_nodes)?;
+        let Selection { nodes, terms, dfs } = vocabulary_params.select(&index, &doc_nodes)?;
         // Map the full index (every n-gram seen) to columns, then replace it by a compact index of
         // the kept terms only: the full one is much larger and is not needed after this point.
         let mut full_column = vec![NONE; index.n_nodes()];
@@ -207,7 +200,8 @@ impl TfidfVectorizer {
             full_column[node as usize] = col as u32;
         }
         drop(index);
-        let (index, column) = NgramIndex::from_terms(&terms);
+        let vocabulary = Vocabulary::from_terms(terms)
+            .expect("selected terms are sorted, unique and made of non-empty words");
         let idf = dfs
             .iter()
             .map(|&df| idf_value(params.smooth_idf, n_docs, df))
@@ -215,9 +209,7 @@ impl TfidfVectorizer {
         let vectorizer = TfidfVectorizer {
             vocabulary_params,
             params,
-            index,
-            column,
-            terms,
+            vocabulary,
             idf,
         };
         // Rows in parallel, a block of documents at a time, each block into flat buffers.
@@ -263,56 +255,73 @@ impl TfidfVectorizer {
         Ok((vectorizer, rows))
     }
 
-    /// Rebuild a vectorizer from saved parts.
+    /// Rebuild a vectorizer from its parts, checking that they fit together.
     ///
     /// # Errors
-    /// [`Error::BadModel`] if the terms are not sorted and unique, or lengths disagree.
+    /// [`ModelError::FeatureCount`] when the vocabulary and the idf differ in length,
+    /// [`ModelError::Params`] for an idf value that is not finite and positive.
     pub fn from_parts(
         vocabulary_params: VocabularyParams,
         params: TfidfParams,
-        terms: Vec<String>,
+        vocabulary: Vocabulary,
         idf: Vec<f64>,
     ) -> Result<TfidfVectorizer> {
-        vocabulary_params
-            .check()
-            .map_err(|e| Error::BadModel(e.to_string()))?;
-        if terms.len() != idf.len() {
-            return Err(Error::BadModel(format!(
-                "{} terms but {} idf values",
-                terms.len(),
-                idf.len()
-            )));
+        if vocabulary.len() != idf.len() {
+            return Err(ModelError::FeatureCount {
+                terms: vocabulary.len(),
+                n_features: idf.len(),
+            }
+            .into());
         }
-        if terms.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(Error::BadModel(
-                "vocabulary is not sorted and unique".into(),
-            ));
-        }
-        if terms
-            .iter()
-            .any(|t| t.is_empty() || t.split(' ').any(str::is_empty))
-        {
-            return Err(Error::BadModel("vocabulary holds an empty term".into()));
-        }
-        let (index, column) = NgramIndex::from_terms(&terms);
         Ok(TfidfVectorizer {
             vocabulary_params,
             params,
-            index,
-            column,
-            terms,
+            vocabulary,
             idf,
         })
     }
 
-    /// Number of columns (vocabulary size).
-    pub fn n_features(&self) -> usize {
-        self.terms.len()
+    /// The idf section of a model file: one little-endian `f64` per column.
+    pub(crate) fn idf_section(&self) -> Vec<u8> {
+        self.idf.iter().flat_map(|x| x.to_le_bytes()).collect()
     }
 
-    /// The sorted vocabulary; term `i` is column `i`.
+    /// Read an idf section of `n` values written by [`TfidfVectorizer::idf_section`].
+    pub(crate) fn idf_from_section(name: &str, bytes: &[u8], n: usize) -> Result<Vec<f64>> {
+        if bytes.len() != n * 8 {
+            return Err(ModelError::SectionLength {
+                name: name.to_string(),
+                found: bytes.len() as u64,
+                expected: n as u64 * 8,
+            }
+            .into());
+        }
+        let idf: Vec<f64> = bytes
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().expect("chunks of 8")))
+            .collect();
+        if idf.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+            return Err(ModelError::NonFinite {
+                name: name.to_string(),
+            }
+            .into());
+        }
+        Ok(idf)
+    }
+
+    /// Number of columns (vocabulary size).
+    pub fn n_features(&self) -> usize {
+        self.vocabulary.len()
+    }
+
+    /// The vocabulary.
+    pub fn vocabulary(&self) -> &Vocabulary {
+        &self.vocabulary
+    }
+
+    /// The sorted vocabulary terms; term `i` is column `i`.
     pub fn terms(&self) -> &[String] {
-        &self.terms
+        self.vocabulary.terms()
     }
 
     /// The frozen idf, one per column.
@@ -330,15 +339,13 @@ impl TfidfVectorizer {
         &self.params
     }
 
-    /// The TF-IDF row of one tokenized document. Unknown n-grams are ignored.
+    /// The TF-IDF row of one tokenized document. Unknown n-grams are ignored. `scratch` is a
+    /// reusable buffer.
     pub fn transform(&self, tokens: &TokenBuffer, scratch: &mut Vec<u32>) -> SparseVec {
         scratch.clear();
-        self.index
-            .lookup_doc(tokens, self.vocabulary_params.ngram_range, |node| {
-                let c = self.column[node as usize];
-                if c != NONE {
-                    scratch.push(c);
-                }
+        self.vocabulary
+            .columns_of(tokens, self.vocabulary_params.ngram_range, |c| {
+                scratch.push(c)
             });
         self.weigh(scratch)
     }
@@ -399,7 +406,6 @@ impl TfidfVectorizer {
 mod tests {
     use super::*;
     use crate::features::vocabulary::DocFreq;
-    use crate::pipeline::tokenize_all;
     use crate::text::tokenize::{Tokenizer, TokenizerParams};
 
     fn fit(
@@ -408,13 +414,13 @@ mod tests {
         tp: TfidfParams,
     ) -> (TfidfVectorizer, Vec<SparseVec>) {
         let t = Tokenizer::new(TokenizerParams::default());
-        let docs = tokenize_all(&t, texts);
-        let (v, x) = TfidfVectorizer::fit_transform(vp, tp, &docs).unwrap();
+        let (v, x) =
+            TfidfVectorizer::fit_transform(&vp, &tp, texts, |s, b| t.tokenize_into(s, b)).unwrap();
         (v, x.to_rows())
     }
 
     #[test]
-    fn fitting_from_texts_block_by_block_equals_fitting_on_tokens() {
+    fn fitting_block_by_block_equals_fitting_each_document_alone() {
         // More texts than one token block, with non-ASCII text on the reference path.
         let words = [
             "talks",
@@ -444,12 +450,22 @@ mod tests {
         };
         let t = Tokenizer::new(TokenizerParams::default());
         let (a, xa) =
-            TfidfVectorizer::fit_transform_texts(vp.clone(), tp.clone(), &t, &texts).unwrap();
-        let (b, xb) = TfidfVectorizer::fit_transform(vp, tp, &tokenize_all(&t, &texts)).unwrap();
+            TfidfVectorizer::fit_transform(&vp, &tp, &texts, |s, b| t.tokenize_into(s, b)).unwrap();
         assert!(a.n_features() > 20);
-        assert_eq!(a.terms(), b.terms());
-        assert_eq!(a.idf(), b.idf());
-        assert_eq!(xa, xb);
+        // Interning across blocks must give each document the rows it gets on its own.
+        let mut b = TokenBuffer::default();
+        let mut scratch = Vec::new();
+        for (r, text) in texts.iter().enumerate() {
+            t.tokenize_into(text, &mut b);
+            let row = a.transform(&b, &mut scratch);
+            let (idx, val) = xa.row(r);
+            assert_eq!(
+                (row.indices.as_slice(), row.values.as_slice()),
+                (idx, val),
+                "row {r}"
+            );
+        }
+        assert_eq!(xa.n_rows(), texts.len());
     }
 
     #[test]
@@ -500,7 +516,8 @@ mod tests {
             ..Default::default()
         };
         let (v, rows) = fit(&texts, vp.clone(), tp.clone());
-        let w = TfidfVectorizer::from_parts(vp, tp, v.terms().to_vec(), v.idf().to_vec()).unwrap();
+        let vocabulary = Vocabulary::from_terms(v.terms().to_vec()).unwrap();
+        let w = TfidfVectorizer::from_parts(vp, tp, vocabulary, v.idf().to_vec()).unwrap();
         let t = Tokenizer::new(TokenizerParams::default());
         let mut b = TokenBuffer::default();
         let mut scratch = Vec::new();
@@ -512,12 +529,18 @@ mod tests {
 
     #[test]
     fn from_parts_rejects_unsorted_terms() {
+        let r = Vocabulary::from_terms(vec!["b".into(), "a".into()]);
+        assert!(matches!(r, Err(Error::BadModel(ModelError::Vocabulary(_)))));
+        let v = Vocabulary::from_terms(vec!["a".into(), "b".into()]).unwrap();
         let r = TfidfVectorizer::from_parts(
             VocabularyParams::default(),
             TfidfParams::default(),
-            vec!["b".into(), "a".into()],
-            vec![1.0, 1.0],
+            v,
+            vec![1.0],
         );
-        assert!(matches!(r, Err(Error::BadModel(_))));
+        assert!(matches!(
+            r,
+            Err(Error::BadModel(ModelError::FeatureCount { .. }))
+        ));
     }
 }

@@ -1,6 +1,6 @@
 //! Word n-grams and the vocabulary that numbers them.
 //!
-//! An [`NgramIndex`] interns every n-gram as a node of a trie: a unigram is a node of its own and
+//! An n-gram index interns every n-gram as a node of a trie: a unigram is a node of its own and
 //! the n-gram `w1 … wn` is the child of `w1 … wn-1` along `wn`. Looking up all n-grams of a
 //! document therefore costs one string hash per token and one integer hash per longer n-gram,
 //! with no string building. The vocabulary is the set of nodes kept after pruning (`min_df`,
@@ -11,11 +11,11 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ModelError, Result};
 use crate::text::tokenize::TokenBuffer;
 
 /// Marks a node that is not a column of the vocabulary, or a unigram's missing parent.
-pub const NONE: u32 = u32::MAX;
+pub(crate) const NONE: u32 = u32::MAX;
 
 /// The longest n-gram supported.
 pub const MAX_NGRAM: usize = 8;
@@ -79,7 +79,7 @@ impl std::fmt::Display for DocFreq {
 
 /// Interned n-grams (see the module docs): a table of words and a trie of n-grams over their ids.
 #[derive(Debug, Clone, Default)]
-pub struct NgramIndex {
+pub(crate) struct NgramIndex {
     words: WordTable,
     trie: Trie,
 }
@@ -174,12 +174,18 @@ impl NgramIndex {
     }
 
     /// Number of interned n-grams.
-    pub fn n_nodes(&self) -> usize {
+    pub(crate) fn n_nodes(&self) -> usize {
         self.trie.nodes.len()
     }
 
     /// Intern every n-gram of `tokens` with `lo <= n <= hi`, appending their node ids to `out`.
-    pub fn intern_doc(&mut self, tokens: &TokenBuffer, range: (usize, usize), out: &mut Vec<u32>) {
+    #[cfg(test)]
+    pub(crate) fn intern_doc(
+        &mut self,
+        tokens: &TokenBuffer,
+        range: (usize, usize),
+        out: &mut Vec<u32>,
+    ) {
         let ids: Vec<u32> = tokens.iter().map(|t| self.words.id(t)).collect();
         self.trie.intern_ids(&ids, range, out);
     }
@@ -187,7 +193,7 @@ impl NgramIndex {
     /// Look up every n-gram of `tokens` with `lo <= n <= hi` without interning, calling `f`
     /// with the node id of each one that exists.
     #[inline]
-    pub fn lookup_doc(
+    pub(crate) fn lookup_doc(
         &self,
         tokens: &TokenBuffer,
         (lo, hi): (usize, usize),
@@ -225,7 +231,7 @@ impl NgramIndex {
     }
 
     /// The text of node `node`: its words joined by single spaces.
-    pub fn term(&self, node: u32) -> String {
+    pub(crate) fn term(&self, node: u32) -> String {
         let mut words = Vec::new();
         let mut cur = node;
         while cur != NONE {
@@ -239,7 +245,7 @@ impl NgramIndex {
 
     /// Build an index holding exactly `terms` (and their prefixes); returns it with, per node, the
     /// position of its term in `terms` or [`NONE`].
-    pub fn from_terms<S: AsRef<str>>(terms: &[S]) -> (NgramIndex, Vec<u32>) {
+    pub(crate) fn from_terms<S: AsRef<str>>(terms: &[S]) -> (NgramIndex, Vec<u32>) {
         let mut index = NgramIndex::default();
         let mut column = Vec::new();
         for (col, term) in terms.iter().enumerate() {
@@ -288,11 +294,8 @@ impl Default for VocabularyParams {
 }
 
 impl VocabularyParams {
-    /// Validate the options.
-    ///
-    /// # Errors
-    /// [`Error::InvalidParam`] naming the first option out of range.
-    pub fn check(&self) -> Result<()> {
+    /// Validate the options (called by [`crate::PipelineParams::check`]).
+    pub(crate) fn check(&self) -> Result<()> {
         let (lo, hi) = self.ngram_range;
         if lo < 1 || lo > hi || hi > MAX_NGRAM {
             return Err(Error::param(
@@ -327,17 +330,17 @@ impl VocabularyParams {
         Ok(())
     }
 
-    /// Choose the vocabulary from per-document node lists. Returns the kept nodes in the sorted
-    /// order of their terms, with their terms and document frequencies.
+    /// Choose the vocabulary from per-document node lists: the kept nodes in the sorted order of
+    /// their terms, with their terms and document frequencies.
     ///
     /// # Errors
-    /// [`Error::Untrainable`] when the bounds contradict each other for this corpus or no term is
-    /// left after pruning.
-    pub fn select<D: AsRef<[u32]>>(
+    /// [`Error::DocFreqBounds`] when the bounds contradict each other for this corpus,
+    /// [`Error::EmptyVocabulary`] when no term is left after pruning.
+    pub(crate) fn select<D: AsRef<[u32]>>(
         &self,
         index: &NgramIndex,
         docs: &[D],
-    ) -> Result<(Vec<u32>, Vec<String>, Vec<u64>)> {
+    ) -> Result<Selection> {
         let n_docs = docs.len();
         let mut df = vec![0u64; index.n_nodes()];
         let mut tf = vec![0u64; index.n_nodes()];
@@ -355,10 +358,11 @@ impl VocabularyParams {
         let max_count = self.max_df.as_count(n_docs, true);
         let min_count = self.min_df.as_count(n_docs, false);
         if max_count < min_count {
-            return Err(Error::Untrainable(format!(
-                "max_df ({}) keeps fewer documents than min_df ({}) on {n_docs} documents; raise max_df or lower min_df",
-                self.max_df, self.min_df
-            )));
+            return Err(Error::DocFreqBounds {
+                min_df: self.min_df,
+                max_df: self.max_df,
+                n_docs,
+            });
         }
         // Terms are built and sorted in parallel; (term, node) pairs are unique, so the order is
         // the same on any number of threads.
@@ -388,15 +392,113 @@ impl VocabularyParams {
             }
         }
         if kept.is_empty() {
-            return Err(Error::Untrainable(format!(
-                "after pruning, no terms remain (min_df {}, max_df {}, {n_docs} documents); lower --min-df or raise --max-df",
-                self.min_df, self.max_df
-            )));
+            return Err(Error::EmptyVocabulary {
+                min_df: self.min_df,
+                max_df: self.max_df,
+                n_docs,
+            });
         }
         let nodes: Vec<u32> = kept.iter().map(|k| k.1).collect();
         let dfs = nodes.iter().map(|&n| df[n as usize]).collect();
         let terms = kept.into_iter().map(|k| k.0).collect();
-        Ok((nodes, terms, dfs))
+        Ok(Selection { nodes, terms, dfs })
+    }
+}
+
+/// The outcome of [`VocabularyParams::select`].
+pub(crate) struct Selection {
+    /// Kept index nodes, in the sorted order of their terms.
+    pub(crate) nodes: Vec<u32>,
+    /// The kept terms, sorted.
+    pub(crate) terms: Vec<String>,
+    /// Document frequency of each kept term.
+    pub(crate) dfs: Vec<u64>,
+}
+
+/// A frozen vocabulary: sorted terms (term `i` is column `i`) and an n-gram index that finds the
+/// columns of a tokenized document without building strings.
+#[derive(Debug, Clone)]
+pub struct Vocabulary {
+    terms: Vec<String>,
+    index: NgramIndex,
+    /// Column of each index node, or [`NONE`].
+    column: Vec<u32>,
+}
+
+impl Vocabulary {
+    /// A vocabulary of `terms` (n-grams: words joined by single spaces).
+    ///
+    /// # Errors
+    /// [`ModelError::Vocabulary`] unless the terms are sorted, unique and free of empty words.
+    pub fn from_terms(terms: Vec<String>) -> Result<Vocabulary> {
+        if terms.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(ModelError::Vocabulary("terms are not sorted and unique".into()).into());
+        }
+        if terms
+            .iter()
+            .any(|t| t.is_empty() || t.split(' ').any(str::is_empty))
+        {
+            return Err(ModelError::Vocabulary("it holds an empty term".into()).into());
+        }
+        let (index, column) = NgramIndex::from_terms(&terms);
+        Ok(Vocabulary {
+            terms,
+            index,
+            column,
+        })
+    }
+
+    /// Number of terms (columns).
+    pub fn len(&self) -> usize {
+        self.terms.len()
+    }
+
+    /// True when the vocabulary has no terms.
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// The sorted terms; term `i` is column `i`.
+    pub fn terms(&self) -> &[String] {
+        &self.terms
+    }
+
+    /// The column of `term`, if it is in the vocabulary.
+    pub fn column(&self, term: &str) -> Option<usize> {
+        self.terms.binary_search_by(|t| t.as_str().cmp(term)).ok()
+    }
+
+    /// Call `f` with the column of every n-gram of `tokens` (lengths in `range`) that is in the
+    /// vocabulary, in document order; repeats are repeated.
+    #[inline]
+    pub fn columns_of(&self, tokens: &TokenBuffer, range: (usize, usize), mut f: impl FnMut(u32)) {
+        self.index.lookup_doc(tokens, range, |node| {
+            let c = self.column[node as usize];
+            if c != NONE {
+                f(c);
+            }
+        });
+    }
+
+    /// The vocabulary section of a model file: the terms in column order, separated by `\n`.
+    pub(crate) fn to_section(&self) -> Vec<u8> {
+        self.terms.join("\n").into_bytes()
+    }
+
+    /// Read a vocabulary section written by [`Vocabulary::to_section`].
+    ///
+    /// # Errors
+    /// [`ModelError::NotUtf8`] or [`ModelError::Vocabulary`].
+    pub(crate) fn from_section(name: &str, bytes: &[u8]) -> Result<Vocabulary> {
+        let text = std::str::from_utf8(bytes).map_err(|_| ModelError::NotUtf8 {
+            name: name.to_string(),
+        })?;
+        let terms = if text.is_empty() {
+            Vec::new()
+        } else {
+            text.split('\n').map(str::to_owned).collect()
+        };
+        Vocabulary::from_terms(terms)
     }
 }
 
@@ -472,9 +574,21 @@ mod tests {
         idx.intern_doc(&toks("a b"), (1, 1), &mut d);
         let p = VocabularyParams {
             min_df: DocFreq::Count(5),
+            max_df: DocFreq::Count(10),
             ..Default::default()
         };
-        assert!(matches!(p.select(&idx, &[d]), Err(Error::Untrainable(_))));
+        assert!(matches!(
+            p.select(&idx, &[d.clone()]),
+            Err(Error::EmptyVocabulary { n_docs: 1, .. })
+        ));
+        let p = VocabularyParams {
+            min_df: DocFreq::Count(5),
+            ..Default::default()
+        };
+        assert!(matches!(
+            p.select(&idx, &[d]),
+            Err(Error::DocFreqBounds { n_docs: 1, .. })
+        ));
     }
 
     #[test]
@@ -493,8 +607,8 @@ mod tests {
             max_features: Some(2),
             ..Default::default()
         };
-        let (_, terms, df) = p.select(&idx, &docs).unwrap();
-        assert_eq!(terms, ["b", "c"]);
-        assert_eq!(df, [3, 2]);
+        let sel = p.select(&idx, &docs).unwrap();
+        assert_eq!(sel.terms, ["b", "c"]);
+        assert_eq!(sel.dfs, [3, 2]);
     }
 }

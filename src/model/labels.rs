@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{ModelError, Result};
 
 /// Sorted, unique class names; class `i` is `names()[i]` (scikit-learn's `classes_`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,12 +21,10 @@ impl LabelSet {
     /// Rebuild from saved names, checking they are sorted and unique.
     ///
     /// # Errors
-    /// [`Error::BadModel`] otherwise.
+    /// [`ModelError::Labels`] otherwise.
     pub fn from_sorted(names: Vec<String>) -> Result<Self> {
         if names.len() < 2 || names.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(Error::BadModel(
-                "a head's labels must be at least two sorted, unique names".into(),
-            ));
+            return Err(ModelError::Labels.into());
         }
         Ok(LabelSet(names))
     }

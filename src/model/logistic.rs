@@ -23,7 +23,7 @@ use ndarray::{Array1, Array2};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ModelError, Result};
 use crate::model::labels::LabelSet;
 use crate::model::lbfgs::{self, Settings};
 use crate::sparse::{CsrMatrix, SparseVec};
@@ -66,11 +66,40 @@ impl Default for LogisticParams {
 }
 
 impl LogisticParams {
-    /// Validate the options.
+    /// Set the inverse regularization strength `C`.
+    pub fn c(mut self, c: f64) -> Self {
+        self.c = c;
+        self
+    }
+
+    /// Set the maximum number of L-BFGS iterations.
+    pub fn max_iter(mut self, max_iter: usize) -> Self {
+        self.max_iter = max_iter;
+        self
+    }
+
+    /// Set the stopping tolerance.
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.tol = tol;
+        self
+    }
+
+    /// Set the class weighting.
+    pub fn class_weight(mut self, class_weight: ClassWeight) -> Self {
+        self.class_weight = class_weight;
+        self
+    }
+
+    /// Validate the options and return the checked parameters that [`fit`] takes.
     ///
     /// # Errors
     /// [`Error::InvalidParam`] naming the first option out of range.
-    pub fn check(&self) -> Result<()> {
+    pub fn check(self) -> Result<ValidLogisticParams> {
+        self.check_ref()?;
+        Ok(ValidLogisticParams(self))
+    }
+
+    pub(crate) fn check_ref(&self) -> Result<()> {
         if !(self.c.is_finite() && self.c > 0.0) {
             return Err(Error::param("c", self.c, "must be a finite number > 0"));
         }
@@ -81,6 +110,24 @@ impl LogisticParams {
             return Err(Error::param("tol", self.tol, "must be a finite number > 0"));
         }
         Ok(())
+    }
+}
+
+/// Solver options that passed [`LogisticParams::check`]: the only form [`fit`] accepts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidLogisticParams(LogisticParams);
+
+impl ValidLogisticParams {
+    /// The checked options.
+    pub fn params(&self) -> &LogisticParams {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for ValidLogisticParams {
+    type Target = LogisticParams;
+    fn deref(&self) -> &LogisticParams {
+        &self.0
     }
 }
 
@@ -135,7 +182,7 @@ const PRECONDITIONER_REFRESH: usize = 10;
 /// # Errors
 /// Invalid parameters, mismatched lengths, a class id out of range, or fewer than two classes.
 pub fn fit(
-    params: &LogisticParams,
+    params: &ValidLogisticParams,
     x: &CsrMatrix,
     y: &[u32],
     labels: LabelSet,
@@ -191,8 +238,10 @@ pub fn fit(
 
 /// The fitting objective `J(W, b)` (see the module docs) over fixed data, with its gradient.
 ///
-/// Public so that benchmarks and tests can time and check one evaluation; [`fit`] uses it.
+/// Hidden from the docs and not part of the API: public only so that the project's benchmarks
+/// can time one evaluation; [`fit`] uses it.
 /// Parameters are laid out as `W` row-major (`n_features × n_classes`) followed by `b`.
+#[doc(hidden)]
 pub struct Objective<'a> {
     x: &'a CsrMatrix,
     xt: CsrMatrix,
@@ -208,27 +257,23 @@ impl<'a> Objective<'a> {
     /// # Errors
     /// Invalid parameters, mismatched lengths, a class id out of range, or fewer than two classes.
     pub fn new(
-        params: &LogisticParams,
+        params: &ValidLogisticParams,
         x: &'a CsrMatrix,
         y: &'a [u32],
         n_classes: usize,
     ) -> Result<Self> {
-        params.check()?;
         let n = x.n_rows();
         let k = n_classes;
         if y.len() != n {
-            return Err(Error::Untrainable(format!(
-                "{n} rows but {} labels",
-                y.len()
-            )));
+            return Err(Error::Shape(format!("{n} rows but {} labels", y.len())));
         }
         if k < 2 {
-            return Err(Error::Untrainable(
+            return Err(Error::Shape(
                 "only one class in the data; a classifier needs at least two".into(),
             ));
         }
         if y.iter().any(|&c| c as usize >= k) {
-            return Err(Error::Untrainable("a class id is out of range".into()));
+            return Err(Error::Shape("a class id is out of range".into()));
         }
         let mut counts = vec![0usize; k];
         for &c in y {
@@ -486,24 +531,51 @@ fn gather_axpy_fixed<const K: usize>(
 }
 
 impl LogisticModel {
-    /// Rebuild a model from saved parts.
+    /// Rebuild a model from its parts.
     ///
     /// # Errors
-    /// [`Error::BadModel`] if the shapes disagree with the label set.
+    /// [`ModelError::HeadShape`] if the shapes disagree with the label set.
     pub fn from_parts(labels: LabelSet, weights: Array2<f32>, bias: Array1<f32>) -> Result<Self> {
         if weights.ncols() != labels.len() || bias.len() != labels.len() {
-            return Err(Error::BadModel(format!(
-                "weights for {} classes and bias for {} but {} labels",
-                weights.ncols(),
-                bias.len(),
-                labels.len()
-            )));
+            return Err(ModelError::HeadShape {
+                weight_classes: weights.ncols(),
+                bias_classes: bias.len(),
+                labels: labels.len(),
+            }
+            .into());
         }
         Ok(LogisticModel {
             labels,
             weights,
             bias,
         })
+    }
+
+    /// The weights section of a model file: `f32` little-endian, `n_features × n_classes`,
+    /// row-major.
+    pub(crate) fn weights_section(&self) -> Vec<u8> {
+        crate::persist::f32_bytes(self.weights.iter())
+    }
+
+    /// The bias section of a model file: one `f32` little-endian per class.
+    pub(crate) fn bias_section(&self) -> Vec<u8> {
+        crate::persist::f32_bytes(self.bias.iter())
+    }
+
+    /// Rebuild a model of `n_features` inputs from its weights and bias sections (each given as
+    /// name and bytes), checking sizes and that every value is finite.
+    pub(crate) fn from_sections(
+        labels: LabelSet,
+        n_features: usize,
+        (wname, weights): (&str, &[u8]),
+        (bname, bias): (&str, &[u8]),
+    ) -> Result<Self> {
+        let k = labels.len();
+        let w = crate::persist::f32_section(wname, weights, n_features * k)?;
+        let b = crate::persist::f32_section(bname, bias, k)?;
+        let weights = Array2::from_shape_vec((n_features, k), w)
+            .expect("the section length was checked against the shape");
+        Self::from_parts(labels, weights, Array1::from(b))
     }
 
     /// The classes, in column order of the probabilities.
@@ -692,7 +764,14 @@ mod tests {
     fn fits_separable_toy_and_probabilities_sum_to_one() {
         let (x, y) = toy();
         let labels = LabelSet::from_labels(["a", "b", "c"]);
-        let (m, report) = fit(&LogisticParams::default(), &x, &y, labels, |_, _| {}).unwrap();
+        let (m, report) = fit(
+            &LogisticParams::default().check().unwrap(),
+            &x,
+            &y,
+            labels,
+            |_, _| {},
+        )
+        .unwrap();
         assert!(report.converged);
         for (r, &yr) in y.iter().enumerate() {
             let (i, v) = x.row(r);
@@ -712,8 +791,14 @@ mod tests {
         let y = vec![0u32; 60];
         let labels = LabelSet::from_labels(["only"]);
         assert!(matches!(
-            fit(&LogisticParams::default(), &x, &y, labels, |_, _| {}),
-            Err(Error::Untrainable(_))
+            fit(
+                &LogisticParams::default().check().unwrap(),
+                &x,
+                &y,
+                labels,
+                |_, _| {}
+            ),
+            Err(Error::Shape(_))
         ));
     }
 

@@ -1,5 +1,5 @@
 //! Models: label sets and the multinomial logistic regression.
 
 pub mod labels;
-pub mod lbfgs;
+pub(crate) mod lbfgs;
 pub mod logistic;

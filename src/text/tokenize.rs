@@ -35,7 +35,7 @@ use tokenizers::{
     PreTokenizerWrapper,
 };
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ModelError, Result};
 
 /// Tokenizer options (scikit-learn names where they exist).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,19 +151,21 @@ impl Tokenizer {
     /// the two describe the same pipeline.
     ///
     /// # Errors
-    /// [`Error::BadModel`] if the JSON does not parse or differs from what the parameters build.
+    /// [`ModelError::Tokenizer`] if the JSON does not parse or differs from what the parameters
+    /// build.
     pub fn from_json(params: TokenizerParams, json: &str) -> Result<Self> {
         let built = Tokenizer::new(params);
         let parsed = tokenizers::Tokenizer::from_str(json)
-            .map_err(|e| Error::BadModel(format!("tokenizer.json does not parse: {e}")))?;
+            .map_err(|e| ModelError::Tokenizer(format!("does not parse: {e}")))?;
         let canonical = |t: &tokenizers::Tokenizer| {
             t.to_string(false)
                 .map_err(|e| Error::Tokenizer(e.to_string()))
         };
         if canonical(&parsed)? != canonical(&built.inner)? {
-            return Err(Error::BadModel(
-                "tokenizer.json does not match the model's tokenizer parameters".into(),
-            ));
+            return Err(ModelError::Tokenizer(
+                "does not match the model's tokenizer parameters".into(),
+            )
+            .into());
         }
         Ok(built)
     }
@@ -191,6 +193,19 @@ impl Tokenizer {
         } else {
             self.tokenize_reference(text, out);
         }
+    }
+
+    /// Tokenize many texts in parallel, one buffer each.
+    pub fn tokenize_all<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<TokenBuffer> {
+        use rayon::prelude::*;
+        texts
+            .par_iter()
+            .map(|t| {
+                let mut b = TokenBuffer::default();
+                self.tokenize_into(t.as_ref(), &mut b);
+                b
+            })
+            .collect()
     }
 
     /// Tokenize `text` and return owned tokens.
@@ -382,7 +397,7 @@ mod tests {
         };
         assert!(matches!(
             Tokenizer::from_json(other, &json),
-            Err(Error::BadModel(_))
+            Err(Error::BadModel(ModelError::Tokenizer(_)))
         ));
         assert!(Tokenizer::from_json(TokenizerParams::default(), "{").is_err());
     }

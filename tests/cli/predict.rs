@@ -1,5 +1,7 @@
 //! `newsclass predict`: output formats, offsets, inputs, reloading.
 
+use std::path::Path;
+
 use serde_json::Value;
 
 use crate::util::*;
@@ -312,4 +314,31 @@ fn jsonl_input_is_classified_row_by_row() {
     for p in &preds {
         check_head(p, "topic", TOPICS, false);
     }
+}
+
+/// A model file written by newsclass before the library API was reworked (git `ed810ab`) must
+/// keep loading and give byte-identical predictions: `tests/fixtures/model-v1.newsclass` and the
+/// `predict --format jsonl --probs` output that build gave for `data/example-article.txt`.
+#[test]
+fn model_from_an_earlier_version_predicts_byte_identically() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = run(
+        root,
+        &[
+            "predict",
+            "--model",
+            "tests/fixtures/model-v1.newsclass",
+            "--format",
+            "jsonl",
+            "--probs",
+            "data/example-article.txt",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let expected = std::fs::read(root.join("tests/fixtures/model-v1.predict.jsonl")).unwrap();
+    assert_eq!(
+        stdout(&out),
+        String::from_utf8(expected).unwrap(),
+        "predictions of the saved v1 model changed"
+    );
 }
