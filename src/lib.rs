@@ -38,13 +38,16 @@
 //! Every fallible function returns [`Error`], whose variants carry the values that went wrong.
 //!
 //! Cargo features: `cli` (default) builds the `newsclass` binary and pulls in clap, anyhow and
-//! indicatif; the library alone builds with `--no-default-features`.
+//! indicatif; the library alone builds with `--no-default-features`. `linfa` implements linfa's
+//! traits for the sparse logistic regression ([`linfa`]).
 #![deny(missing_docs)]
 
 pub mod cv;
 pub mod data;
 pub mod error;
 pub mod features;
+#[cfg(feature = "linfa")]
+pub mod linfa;
 pub mod metrics;
 pub mod model;
 mod persist;
