@@ -83,15 +83,19 @@ impl Column {
 pub enum DataFormat {
     /// Comma-separated values.
     Csv,
+    /// Tab-separated values (quoted as CSV), the form event-data sets ship in.
+    Tsv,
     /// One JSON object per line.
     Jsonl,
 }
 
 impl DataFormat {
-    /// Guess the format from a file extension (`.csv`, `.jsonl`, `.ndjson`, `.json`).
+    /// Guess the format from a file extension (`.csv`, `.tsv`/`.tab`, `.jsonl`, `.ndjson`,
+    /// `.json`).
     pub fn from_path(path: &Path) -> Option<DataFormat> {
         match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
             "csv" => Some(DataFormat::Csv),
+            "tsv" | "tab" => Some(DataFormat::Tsv),
             "jsonl" | "ndjson" | "json" => Some(DataFormat::Jsonl),
             _ => None,
         }
@@ -105,8 +109,11 @@ pub struct DataSpec {
     pub text: Vec<Column>,
     /// Label columns, one head each (may be empty for unlabeled data).
     pub labels: Vec<Column>,
-    /// An id column passed through to predictions (read only when present).
+    /// An id column passed through to predictions (read only when present, unless
+    /// `id_required`).
     pub id: Option<Column>,
+    /// The id column must exist.
+    pub id_required: bool,
     /// A group column (e.g. the article), for grouped splits. Required when set.
     pub group: Option<Column>,
     /// Whether a CSV file starts with a header row.
@@ -121,6 +128,7 @@ impl Default for DataSpec {
             text: vec![Column::Name("text".into())],
             labels: vec![Column::Name("topic".into()), Column::Name("stance".into())],
             id: None,
+            id_required: false,
             group: None,
             has_header: true,
             format: None,
@@ -464,7 +472,8 @@ pub fn read_bytes(
         },
     };
     match format {
-        DataFormat::Csv => reader.read_csv(bytes)?,
+        DataFormat::Csv => reader.read_csv(bytes, b',')?,
+        DataFormat::Tsv => reader.read_csv(bytes, b'\t')?,
         DataFormat::Jsonl => reader.read_jsonl(bytes)?,
     }
     if reader.out.len() == 0 {
@@ -567,10 +576,11 @@ impl RowReader<'_> {
         }
     }
 
-    fn read_csv(&mut self, bytes: &[u8]) -> Result<()> {
+    fn read_csv(&mut self, bytes: &[u8], delimiter: u8) -> Result<()> {
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
+            .delimiter(delimiter)
             .from_reader(bytes);
         let mut records = rdr.records();
         let header = if self.spec.has_header {
@@ -605,7 +615,7 @@ impl RowReader<'_> {
                 })
                 .collect::<Result<_>>()?,
             id: match &spec.id {
-                Some(c) => self.resolve(header.as_ref(), c, false)?,
+                Some(c) => self.resolve(header.as_ref(), c, spec.id_required)?,
                 None => None,
             },
             group: match &spec.group {
@@ -642,6 +652,20 @@ impl RowReader<'_> {
             let mut text = String::new();
             for (&i, col) in pos.text.iter().zip(&spec.text) {
                 let t = field(i, col)?.trim();
+                // A quote that is never closed swallows the following records into one field:
+                // a continuation line holding as many separators as a record is taken for that.
+                let n_fields = header.as_ref().map_or(rec.len(), csv::StringRecord::len);
+                if n_fields >= 2
+                    && t.lines()
+                        .skip(1)
+                        .any(|l| l.bytes().filter(|&b| b == delimiter).count() + 1 >= n_fields)
+                {
+                    return Err(self.data_err(
+                        line,
+                        col,
+                        "a quoted field opened on this line runs over the next lines, which look like records of their own: the quote is probably never closed; close it, or double quotes inside a field (\"\")",
+                    ));
+                }
                 if !t.is_empty() {
                     if !text.is_empty() {
                         text.push(' ');
@@ -811,6 +835,14 @@ impl RowReader<'_> {
             ));
         }
         for (h, label) in labels.iter().enumerate() {
+            if label.contains(['\n', '\r']) {
+                let col = self.spec.labels[h].to_string();
+                return Err(self.data_err(
+                    line,
+                    col,
+                    "the label spans several lines: a quote opened in this record is probably never closed; close it, or escape quotes inside a field by doubling them (\"\")",
+                ));
+            }
             if label.is_empty() {
                 let col = self.spec.labels[h].to_string();
                 let col = if self.jsonl {
@@ -955,6 +987,45 @@ mod tests {
         assert!(
             e.to_string().contains("b.csv:3") && e.to_string().contains("UTF-8"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_reported_at_its_line() {
+        let mut body = String::from("text,topic,stance\n");
+        for i in 0..20 {
+            body.push_str(&format!("row {i},security,neutral\n"));
+        }
+        body.push_str("\"troops fired shells at the town,security,neutral\n");
+        for i in 0..10 {
+            body.push_str(&format!("later row {i},diplomacy,critical\n"));
+        }
+        body.push_str("a \"quoted\" word,security,neutral\n");
+        let e = csv(&body).unwrap_err().to_string();
+        assert!(e.starts_with("t.csv:22: column \"text\""), "{e}");
+        assert!(e.contains("never closed"), "{e}");
+        // A label that spans lines is refused too.
+        let e = csv("text,topic,stance\nok,\"security\nx\",neutral\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("t.csv:2: column \"topic\""), "{e}");
+        // Quoted newlines inside a text are fine.
+        assert!(csv("text,topic,stance\n\"two\nlines\",a,b\n").is_ok());
+    }
+
+    #[test]
+    fn reads_tsv() {
+        let d = read_bytes(
+            Path::new("e.tsv"),
+            b"text\ttopic\tstance\nA, b\tsecurity\tneutral\n",
+            DataFormat::Tsv,
+            &spec(),
+        )
+        .unwrap();
+        assert_eq!(d.texts(), ["A, b"]);
+        assert_eq!(
+            DataFormat::from_path(Path::new("x.TSV")),
+            Some(DataFormat::Tsv)
         );
     }
 

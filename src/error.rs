@@ -106,6 +106,28 @@ pub enum Error {
         /// Documents in the corpus.
         n_docs: usize,
     },
+    /// A head with more classes than the limit (by default 1,000, and no more than half the rows
+    /// once that is above 10):
+    /// usually the wrong label column, or a quoting error that made text into labels.
+    #[error("head \"{head}\" has {classes} classes in {rows} rows, more than the limit of {limit}; check that the label column is right, or raise max_classes to allow it")]
+    TooManyClasses {
+        /// Head name.
+        head: String,
+        /// Distinct labels found.
+        classes: usize,
+        /// Training rows.
+        rows: usize,
+        /// The limit in force.
+        limit: usize,
+    },
+    /// The solver produced a non-finite objective or weights (e.g. a huge `c`).
+    #[error("fitting head \"{head}\" diverged (the objective or the weights are not finite) with c = {c}; lower c")]
+    Diverged {
+        /// Head name (empty when fitting a bare model).
+        head: String,
+        /// The regularization parameter in use.
+        c: f64,
+    },
     /// A head the model does not have.
     #[error("the model has no head \"{head}\" (its heads: {})", heads.join(", "))]
     UnknownHead {
@@ -179,6 +201,18 @@ pub enum ModelError {
     NotUtf8 {
         /// Section name.
         name: String,
+    },
+    /// A checksum does not match: the file was damaged after it was written.
+    #[error("model file is damaged (checksum mismatch in section {section}); restore it from a copy or retrain")]
+    Checksum {
+        /// The damaged part (`header` or a section name).
+        section: String,
+    },
+    /// Bytes after the last section.
+    #[error("{bytes} unexpected bytes after the last section")]
+    TrailingBytes {
+        /// How many.
+        bytes: u64,
     },
     /// A numeric section holds a value that is not finite (or an idf that is not positive).
     #[error("section {name} holds a value that is not finite")]
@@ -259,7 +293,7 @@ pub fn is_user_io_error(kind: std::io::ErrorKind) -> bool {
     use std::io::ErrorKind::*;
     matches!(
         kind,
-        NotFound | PermissionDenied | InvalidData | IsADirectory
+        NotFound | PermissionDenied | InvalidData | InvalidInput | IsADirectory
     )
 }
 

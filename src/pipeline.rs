@@ -69,6 +69,10 @@ pub struct PipelineParams {
     /// [`DEFAULT_SEED`].
     #[serde(default = "default_seed")]
     pub seed: u64,
+    /// Refuse a head with more classes than this. Default `None`: 1,000, and no more than half
+    /// the rows once that is above 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_classes: Option<usize>,
 }
 
 impl Default for PipelineParams {
@@ -79,6 +83,7 @@ impl Default for PipelineParams {
             tfidf: TfidfParams::default(),
             logistic: LogisticParams::default(),
             seed: DEFAULT_SEED,
+            max_classes: None,
         }
     }
 }
@@ -174,12 +179,26 @@ impl PipelineParams {
         self
     }
 
+    /// Refuse heads with more than `n` classes (default: 1,000, and no more than half the rows
+    /// once that is above 10).
+    pub fn max_classes(mut self, n: Option<usize>) -> Self {
+        self.max_classes = n;
+        self
+    }
+
     /// Validate every option, once, and return the checked parameters.
     ///
     /// # Errors
     /// [`Error::InvalidParam`] naming the first option out of range.
     pub fn check(self) -> Result<ValidPipelineParams> {
         self.vocabulary.check()?;
+        if self.max_classes.is_some_and(|n| n < 2) {
+            return Err(Error::param(
+                "max_classes",
+                self.max_classes.unwrap_or(0),
+                "must be at least 2",
+            ));
+        }
         let logistic = self.logistic.clone().check()?;
         Ok(ValidPipelineParams {
             params: self,
@@ -474,6 +493,17 @@ impl Pipeline {
                     label: set.names().first().cloned().unwrap_or_default(),
                 });
             }
+            let limit = params
+                .max_classes
+                .unwrap_or_else(|| 1000.min((data.len() / 2).max(10)));
+            if set.len() > limit {
+                return Err(Error::TooManyClasses {
+                    head: name.to_string(),
+                    classes: set.len(),
+                    rows: data.len(),
+                    limit,
+                });
+            }
             label_sets.push(set);
         }
         let tokenizer = Tokenizer::new(params.tokenizer.clone());
@@ -516,6 +546,13 @@ impl Pipeline {
                         max_iter,
                         objective,
                     })
+                })
+                .map_err(|e| match e {
+                    Error::Diverged { c, .. } => Error::Diverged {
+                        head: name.to_string(),
+                        c,
+                    },
+                    e => e,
                 })?;
             progress(Progress::HeadDone {
                 head: name,
@@ -818,6 +855,7 @@ impl Pipeline {
             .map_err(|e| ModelError::Params(e.to_string()))?
             .params;
         let tokenizer = Tokenizer::from_json(params.tokenizer.clone(), &tokenizer.to_string())?;
+        persist::verify(&sections, payload)?;
         let section = |name: &str| persist::section(&sections, payload, name);
         let vocabulary = Vocabulary::from_section("vocabulary", section("vocabulary")?)?;
         let d = vocabulary.len();
@@ -858,12 +896,18 @@ impl Pipeline {
         ))
     }
 
-    /// Save to `path` atomically (temporary file in the same directory, then rename).
+    /// Save to `path` atomically: the bytes are checked to load back, written to a temporary file
+    /// in the same directory (stale temporary files of dead processes there are removed first),
+    /// synced, then renamed over `path`. A symbolic link at `path` is written through.
     ///
     /// # Errors
-    /// I/O errors; an existing file at `path` is left untouched on failure.
+    /// I/O errors, a `path` that exists and is not a regular file; an existing file at `path` is
+    /// left untouched on failure.
     pub fn save(&self, path: &Path) -> Result<()> {
-        persist::write_atomic(path, &self.to_bytes())
+        let bytes = self.to_bytes();
+        // Never write a file that would not load back.
+        Self::from_bytes(&bytes)?;
+        persist::write_atomic(path, &bytes)
     }
 
     /// Load a model file.

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::ValueEnum;
-use newsclass::data::{Column, DataSpec, Dataset};
+use newsclass::data::{Column, DataFormat, DataSpec, Dataset};
 use newsclass::features::tfidf::Norm;
 use newsclass::features::vocabulary::DocFreq;
 use newsclass::model::logistic::ClassWeight;
@@ -39,6 +39,30 @@ pub struct DataArgs {
     /// The CSV file has no header row; columns are numbered from 1.
     #[arg(long)]
     pub no_header: bool,
+    /// Format of the data file (default: from its extension; CSV for - on standard input).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub data_format: Option<DataFormatArg>,
+}
+
+/// `--data-format`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum DataFormatArg {
+    /// Comma-separated values.
+    Csv,
+    /// Tab-separated values with a header row.
+    Tsv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+impl From<DataFormatArg> for DataFormat {
+    fn from(f: DataFormatArg) -> DataFormat {
+        match f {
+            DataFormatArg::Csv => DataFormat::Csv,
+            DataFormatArg::Tsv => DataFormat::Tsv,
+            DataFormatArg::Jsonl => DataFormat::Jsonl,
+        }
+    }
 }
 
 impl DataArgs {
@@ -52,6 +76,7 @@ impl DataArgs {
                 Vec::new()
             },
             has_header,
+            format: self.data_format.map(DataFormat::from),
             ..DataSpec::default()
         })
     }
@@ -110,7 +135,12 @@ pub struct ModelArgs {
     )]
     pub max_df: String,
     /// Keep only the N most frequent terms.
-    #[arg(long, value_name = "N", help_heading = "Features")]
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        help_heading = "Features"
+    )]
     pub max_features: Option<usize>,
     /// Do not smooth idf (ln(n/df) + 1 instead of ln((1+n)/(1+df)) + 1).
     #[arg(long, help_heading = "Features")]
@@ -123,6 +153,7 @@ pub struct ModelArgs {
         long,
         value_name = "N",
         default_value_t = 1000,
+        allow_negative_numbers = true,
         help_heading = "Solver"
     )]
     pub max_iter: usize,
@@ -131,6 +162,7 @@ pub struct ModelArgs {
         long,
         value_name = "F",
         default_value_t = 1e-4,
+        allow_negative_numbers = true,
         help_heading = "Solver"
     )]
     pub tol: f64,
@@ -138,8 +170,17 @@ pub struct ModelArgs {
     #[arg(long, value_enum, default_value = "none", help_heading = "Solver")]
     pub class_weight: ClassWeightArg,
     /// Seed for validation splits and folds (recorded in the model).
-    #[arg(long, value_name = "N", default_value_t = 42)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 42,
+        allow_negative_numbers = true
+    )]
     pub seed: u64,
+    /// Refuse a label column with more classes than this (default: 1,000, and no more than half
+    /// the rows once that is above 10): more usually means the wrong column or a quoting error.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub max_classes: Option<usize>,
 }
 
 impl ModelArgs {
@@ -164,7 +205,8 @@ impl ModelArgs {
                 ClassWeightArg::None => ClassWeight::None,
                 ClassWeightArg::Balanced => ClassWeight::Balanced,
             })
-            .seed(self.seed))
+            .seed(self.seed)
+            .max_classes(self.max_classes))
     }
 
     /// Build checked pipeline parameters with the grid-able values given explicitly.

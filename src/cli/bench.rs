@@ -1,6 +1,7 @@
 //! `newsclass bench`: time each public pipeline stage end to end on a data file.
 
 use std::hint::black_box;
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -68,21 +69,26 @@ pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
             black_box(model.predict(std::slice::from_ref(t)));
         }
     });
-    println!(
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
         "{} rows, {:.1} MB of text from {}; {} threads; medians of {} runs",
         data.len(),
         bytes as f64 / 1e6,
         a.data.display(),
         rayon::current_num_threads(),
         a.repeat
-    );
-    println!("{:<44} {:>10} {:>16}", "stage", "seconds", "rows/s");
-    let row = |name: &str, t: f64| println!("{name:<44} {t:>10.4} {:>16.0}", n / t);
-    println!("{:<44} {load:>10.4}", "model load");
-    row("tokenize (fast path, parallel)", t_tok);
-    row("tokenize (tokenizers pipeline, 1 thread)", t_ref);
-    row("n-grams + TF-IDF (1 thread)", t_vec);
-    row("predict, batched (parallel)", t_batch);
-    row("predict, one row per call", t_single);
+    )?;
+    writeln!(out, "{:<44} {:>10} {:>16}", "stage", "seconds", "rows/s")?;
+    writeln!(out, "{:<44} {load:>10.4}", "model load")?;
+    for (name, t) in [
+        ("tokenize (fast path, parallel)", t_tok),
+        ("tokenize (tokenizers pipeline, 1 thread)", t_ref),
+        ("n-grams + TF-IDF (1 thread)", t_vec),
+        ("predict, batched (parallel)", t_batch),
+        ("predict, one row per call", t_single),
+    ] {
+        writeln!(out, "{name:<44} {t:>10.4} {:>16.0}", n / t)?;
+    }
     Ok(())
 }

@@ -26,7 +26,7 @@ pub struct Args {
     #[command(flatten)]
     data_args: DataArgs,
     /// Number of folds.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true)]
     folds: usize,
     /// Keep rows with the same value of this column in one fold (e.g. article).
     #[arg(long, value_name = "COL")]

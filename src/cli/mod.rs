@@ -122,6 +122,8 @@ fn describe(e: &newsclass::Error) -> String {
             "--max-df ({max_df}) keeps fewer documents than --min-df ({min_df}) on {n_docs} documents; raise --max-df or lower --min-df"
         ),
         E::UnknownHead { .. } => format!("{e}; choose --label-columns among them"),
+        E::TooManyClasses { .. } => e.to_string().replace("raise max_classes", "raise --max-classes"),
+        E::Diverged { .. } => e.to_string().replace("lower c", "lower --c"),
         E::Data { reason, .. } if reason.contains("the label columns") => e
             .to_string()
             .replace("from the label columns", "from --label-columns"),

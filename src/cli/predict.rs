@@ -1,6 +1,12 @@
-//! `newsclass predict`: label every sentence of articles, or every row of a CSV/JSONL file.
+//! `newsclass predict`: label every sentence of articles, or every row of a CSV/TSV/JSONL file.
+//!
+//! Text input streams: it is read a block of whole lines at a time (about 4 MiB), split,
+//! classified and written before the next block is read. Every line break ends a sentence, so
+//! block boundaries never change a sentence, and offsets and sentence numbers carry across blocks:
+//! the output is the same as for the whole file at once, in bounded memory. A single line longer
+//! than [`MAX_LINE`] is cut there. CSV, TSV and JSONL inputs are read whole.
 
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufRead, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -17,6 +23,8 @@ enum InputFormat {
     Text,
     /// CSV rows, classified as given.
     Csv,
+    /// Tab-separated rows with a header, classified as given.
+    Tsv,
     /// JSON lines, classified as given.
     Jsonl,
 }
@@ -48,16 +56,22 @@ pub struct Args {
     /// With csv/jsonl input: text column(s), joined with a space (1-based numbers with --no-header).
     #[arg(long, value_name = "COLS", default_value = "text")]
     text_column: String,
-    /// With csv/jsonl input: the column passed through as "id" when present.
-    #[arg(long, value_name = "COL", default_value = "id")]
-    id_column: String,
+    /// With csv/tsv/jsonl input: the column passed through as "id" (default: "id", when the file
+    /// has one; a column given here must exist).
+    #[arg(long, value_name = "COL")]
+    id_column: Option<String>,
     /// With csv input: the file has no header row.
     #[arg(long)]
     no_header: bool,
-    /// Input files; - or nothing reads standard input.
+    /// Input files; - reads standard input (so does nothing, when input is piped).
     #[arg(value_name = "FILE")]
     files: Vec<PathBuf>,
 }
+
+/// Bytes of text read per block (whole lines).
+const BLOCK: usize = 4 << 20;
+/// The longest line held whole; a longer one is cut into pieces of this size.
+pub const MAX_LINE: usize = 16 << 20;
 
 /// One classified unit: a sentence of an article or a row of a file.
 struct Item<'m> {
@@ -70,86 +84,135 @@ struct Item<'m> {
     prediction: Prediction<'m>,
 }
 
-fn read_text(path: &Path) -> anyhow::Result<String> {
-    let mut bytes = Vec::new();
+fn open(path: &Path) -> anyhow::Result<Box<dyn BufRead>> {
     if path.as_os_str() == "-" {
-        std::io::stdin()
-            .lock()
-            .read_to_end(&mut bytes)
-            .context("reading standard input")?;
+        Ok(Box::new(std::io::BufReader::with_capacity(
+            1 << 16,
+            std::io::stdin(),
+        )))
     } else {
-        bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let f =
+            std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+        Ok(Box::new(std::io::BufReader::with_capacity(1 << 16, f)))
     }
-    let bytes = bytes
-        .strip_prefix(b"\xEF\xBB\xBF")
-        .unwrap_or(&bytes)
-        .to_vec();
-    String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-        usage(format!(
-            "{}:{line}: text is not valid UTF-8; save the file as UTF-8",
-            path.display()
-        ))
-    })
 }
 
-fn classify<'m>(a: &Args, model: &'m Pipeline, files: &[PathBuf]) -> anyhow::Result<Vec<Item<'m>>> {
-    let mut items = Vec::new();
-    for path in files {
-        let source = path.display().to_string();
-        match a.input_format {
-            InputFormat::Text => {
-                let text = read_text(path)?;
-                for s in model.classify_article(&text) {
-                    items.push(Item {
-                        source: source.clone(),
-                        index: s.index,
-                        start: s.start,
-                        end: s.end,
-                        id: None,
-                        text: s.text,
-                        prediction: s.prediction,
-                    });
-                }
+/// Read the next block of whole lines (up to about [`BLOCK`] bytes) into `buf`; false at the end.
+fn next_block(mut r: &mut dyn BufRead, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+    buf.clear();
+    while buf.len() < BLOCK {
+        let start = buf.len();
+        let n = (&mut r).take(MAX_LINE as u64).read_until(b'\n', buf)?;
+        if n == 0 {
+            break;
+        }
+        if buf.len() - start == MAX_LINE && buf.last() != Some(&b'\n') {
+            // An over-long line: this piece ends the block, completed to a whole character.
+            let mut byte = [0u8; 1];
+            while matches!(std::str::from_utf8(&buf[start..]), Err(e) if e.error_len().is_none())
+                && r.read(&mut byte)? == 1
+            {
+                buf.push(byte[0]);
             }
-            InputFormat::Csv | InputFormat::Jsonl => {
-                // JSONL fields are always named; CSV columns are numbered with --no-header.
-                let jsonl = a.input_format == InputFormat::Jsonl;
-                let named = jsonl || !a.no_header;
-                let spec = newsclass::data::DataSpec {
-                    text: Column::parse_list("text_column", &a.text_column, named)?,
-                    labels: Vec::new(),
-                    id: named.then(|| Column::Name(a.id_column.clone())),
-                    group: None,
-                    has_header: named,
-                    format: Some(if jsonl {
-                        DataFormat::Jsonl
-                    } else {
-                        DataFormat::Csv
-                    }),
-                };
-                let data = newsclass::data::read_path(path, &spec)?;
-                let preds = model.predict(data.texts());
-                for (i, (text, prediction)) in data.texts().iter().zip(preds).enumerate() {
-                    items.push(Item {
-                        source: source.clone(),
-                        index: i + 1,
-                        start: 0,
-                        end: text.chars().count(),
-                        id: data.ids().map(|v| v[i].clone()),
-                        text: text.clone(),
-                        prediction,
-                    });
-                }
-            }
+            break;
         }
     }
-    Ok(items)
+    Ok(!buf.is_empty())
+}
+
+/// Stream one text input: blocks of lines → sentences → predictions → `out`.
+fn stream_text(model: &Pipeline, path: &Path, out: &mut Output<'_>) -> anyhow::Result<()> {
+    let source = path.display().to_string();
+    let mut reader = open(path).with_context(|| format!("reading {source}"))?;
+    let mut buf = Vec::new();
+    let (mut chars_before, mut sentences_before, mut lines_before) = (0usize, 0usize, 0usize);
+    let mut first = true;
+    while next_block(&mut *reader, &mut buf).with_context(|| format!("reading {source}"))? {
+        let mut bytes = buf.as_slice();
+        if first {
+            bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+            first = false;
+        }
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let at = e.valid_up_to();
+                let line = lines_before + bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+                return Err(usage(format!(
+                    "{source}:{line}: text is not valid UTF-8; save the file as UTF-8"
+                )));
+            }
+        };
+        let items: Vec<Item<'_>> = model
+            .classify_article(text)
+            .into_iter()
+            .map(|s| Item {
+                source: source.clone(),
+                index: sentences_before + s.index,
+                start: chars_before + s.start,
+                end: chars_before + s.end,
+                id: None,
+                text: s.text,
+                prediction: s.prediction,
+            })
+            .collect();
+        sentences_before += items.len();
+        chars_before += text.chars().count();
+        lines_before += text.bytes().filter(|&b| b == b'\n').count();
+        out.write(&items)?;
+    }
+    Ok(())
+}
+
+/// Read a CSV/TSV/JSONL input whole and classify its rows.
+fn classify_rows<'m>(a: &Args, model: &'m Pipeline, path: &Path) -> anyhow::Result<Vec<Item<'m>>> {
+    let source = path.display().to_string();
+    // JSONL fields are always named; CSV/TSV columns are numbered with --no-header.
+    let format = match a.input_format {
+        InputFormat::Jsonl => DataFormat::Jsonl,
+        InputFormat::Tsv => DataFormat::Tsv,
+        _ => DataFormat::Csv,
+    };
+    let named = format == DataFormat::Jsonl || !a.no_header;
+    let id = match &a.id_column {
+        Some(c) => Some(Column::parse_list("id_column", c, named)?.remove(0)),
+        None => named.then(|| Column::Name("id".into())),
+    };
+    let spec = newsclass::data::DataSpec {
+        text: Column::parse_list("text_column", &a.text_column, named)?,
+        labels: Vec::new(),
+        id,
+        id_required: a.id_column.is_some(),
+        group: None,
+        has_header: named,
+        format: Some(format),
+    };
+    let data = newsclass::data::read_path(path, &spec)?;
+    let preds = model.predict(data.texts());
+    Ok(data
+        .texts()
+        .iter()
+        .zip(preds)
+        .enumerate()
+        .map(|(i, (text, prediction))| Item {
+            source: source.clone(),
+            index: i + 1,
+            start: 0,
+            end: text.chars().count(),
+            id: data.ids().map(|v| v[i].clone()),
+            text: text.clone(),
+            prediction,
+        })
+        .collect())
 }
 
 pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
     let files = if a.files.is_empty() {
+        if std::io::stdin().is_terminal() {
+            return Err(usage(
+                "no input: give one or more files, or - to read standard input",
+            ));
+        }
         vec![PathBuf::from("-")]
     } else {
         a.files.clone()
@@ -158,18 +221,73 @@ pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
         return Err(usage("standard input (-) can be read only once"));
     }
     let model = load_model(a.model.as_ref())?;
-    let items = classify(&a, &model, &files)?;
     let stdout = std::io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    match a.format {
-        OutputFormat::Jsonl => write_jsonl(&mut out, &items, a.probs)?,
-        OutputFormat::Csv => write_csv(&mut out, &model, &items, a.probs)?,
-        OutputFormat::Table => write_table(&mut out, &model, &items, a.probs, files.len() > 1)?,
+    let mut out = Output {
+        w: BufWriter::with_capacity(1 << 16, stdout.lock()),
+        model: &model,
+        format: a.format,
+        probs: a.probs,
+        many: files.len() > 1,
+        with_id: false,
+        started: false,
+        last_source: None,
+    };
+    if a.input_format == InputFormat::Text {
+        for path in &files {
+            stream_text(&model, path, &mut out)?;
+        }
+    } else {
+        let mut items = Vec::new();
+        for path in &files {
+            items.extend(classify_rows(&a, &model, path)?);
+        }
+        out.with_id = items.iter().any(|i| i.id.is_some());
+        out.write(&items)?;
     }
-    out.flush()?;
+    out.w.flush()?;
     Ok(())
 }
 
+/// The output stream, with what it must remember between blocks.
+struct Output<'a> {
+    w: BufWriter<std::io::StdoutLock<'a>>,
+    model: &'a Pipeline,
+    format: OutputFormat,
+    probs: bool,
+    many: bool,
+    with_id: bool,
+    /// The CSV header is written.
+    started: bool,
+    /// The source of the last table row.
+    last_source: Option<String>,
+}
+
+impl Output<'_> {
+    fn write(&mut self, items: &[Item<'_>]) -> anyhow::Result<()> {
+        match self.format {
+            OutputFormat::Jsonl => write_jsonl(&mut self.w, items, self.probs),
+            OutputFormat::Csv => {
+                let header = !std::mem::replace(&mut self.started, true);
+                write_csv(
+                    &mut self.w,
+                    self.model,
+                    items,
+                    self.probs,
+                    self.with_id,
+                    header,
+                )
+            }
+            OutputFormat::Table => write_table(
+                &mut self.w,
+                self.model,
+                items,
+                self.probs,
+                self.many,
+                &mut self.last_source,
+            ),
+        }
+    }
+}
 fn write_jsonl(out: &mut impl Write, items: &[Item<'_>], probs: bool) -> anyhow::Result<()> {
     for item in items {
         let mut obj = Map::new();
@@ -211,9 +329,10 @@ fn write_csv(
     model: &Pipeline,
     items: &[Item<'_>],
     probs: bool,
+    with_id: bool,
+    write_header: bool,
 ) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    let with_id = items.iter().any(|i| i.id.is_some());
     let mut header: Vec<String> = vec![
         "source".into(),
         "sentence".into(),
@@ -233,7 +352,9 @@ fn write_csv(
             }
         }
     }
-    w.write_record(&header)?;
+    if write_header {
+        w.write_record(&header)?;
+    }
     for item in items {
         let mut rec: Vec<String> = vec![
             item.source.clone(),
@@ -264,6 +385,7 @@ fn write_table(
     items: &[Item<'_>],
     probs: bool,
     many: bool,
+    last_source: &mut Option<String>,
 ) -> anyhow::Result<()> {
     let widths: Vec<usize> = model
         .heads()
@@ -279,9 +401,8 @@ fn write_table(
                 .max(h.name.len())
         })
         .collect();
-    let mut last_source: Option<&str> = None;
     for item in items {
-        if last_source != Some(item.source.as_str()) {
+        if last_source.as_deref() != Some(item.source.as_str()) {
             if last_source.is_some() {
                 writeln!(out)?;
             }
@@ -293,7 +414,7 @@ fn write_table(
                 write!(out, "  {:<w$}  {:>4}", head.name, "p")?;
             }
             writeln!(out, "  sentence")?;
-            last_source = Some(item.source.as_str());
+            *last_source = Some(item.source.clone());
         }
         write!(out, "{:>4}", item.index)?;
         for (head, w) in item.prediction.heads().zip(&widths) {

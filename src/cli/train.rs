@@ -1,6 +1,7 @@
 //! `newsclass train`: fit a pipeline on labeled data and save it.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -71,12 +72,7 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
     if let Some(f) = a.validation_split {
         newsclass::cv::check_holdout_fraction(f)?;
     }
-    if a.model.is_dir() {
-        return Err(usage(format!(
-            "--model {} is a directory; give a file name",
-            a.model.display()
-        )));
-    }
+    check_model_target(&a.model)?;
     let mut spec = a.data_args.spec(true)?;
     if let Some(g) = &a.group_column {
         spec.group = Some(Column::parse_list("group_column", g, spec.has_header)?.remove(0));
@@ -104,18 +100,22 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
     if quiet {
         return Ok(());
     }
+    // The model is saved: a closed stdout (`| head`, `| true`) must not turn that into a failure.
+    let mut out = std::io::stdout().lock();
     let s = model.summary();
-    println!(
+    writeln!(
+        out,
         "trained on {} rows from {} in {:.2} s; vocabulary {} terms; model written to {}",
         s.n_rows,
         a.data.display(),
         start.elapsed().as_secs_f64(),
         s.n_features,
         a.model.display()
-    );
+    )?;
     for (head, summary) in model.heads().iter().zip(&s.heads) {
         let report = &summary.fit;
-        println!(
+        writeln!(
+            out,
             "  {:<12} {} classes ({}); {} iterations, {}, {:.2} s",
             head.name,
             head.model.labels().len(),
@@ -127,17 +127,52 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
                 "NOT converged (raise --max-iter or --tol)"
             },
             report.seconds
-        );
+        )?;
     }
     if let Some(report) = held {
-        println!("held-out validation ({} rows):", report.n);
+        writeln!(out, "held-out validation ({} rows):", report.n)?;
         for name in model.heads().iter().map(|h| &h.name) {
             let h = &report.heads[name];
-            println!(
+            writeln!(
+                out,
                 "  {:<12} accuracy {:.4}  macro-F1 {:.4}",
                 name, h.accuracy, h.macro_f1
-            );
+            )?;
         }
     }
     Ok(())
+}
+
+/// Refuse a model path that cannot be written, before any data is read: a directory, a folder
+/// that does not exist, or one this user cannot create files in.
+fn check_model_target(model: &Path) -> anyhow::Result<()> {
+    if model.is_dir() {
+        return Err(usage(format!(
+            "--model {} is a directory; give a file name",
+            model.display()
+        )));
+    }
+    let dir = match model.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        return Err(usage(format!(
+            "--model {}: the folder {} does not exist; create it first",
+            model.display(),
+            dir.display()
+        )));
+    }
+    let probe = dir.join(format!(".newsclass-write-probe-{}", std::process::id()));
+    match std::fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => Err(usage(format!(
+            "--model {}: cannot create files in {} ({e}); choose a writable folder",
+            model.display(),
+            dir.display()
+        ))),
+    }
 }

@@ -318,11 +318,20 @@ impl VocabularyParams {
             _ => false,
         };
         if flipped {
-            return Err(Error::param(
-                "min_df",
-                self.min_df,
-                format!("must not exceed max_df ({})", self.max_df),
-            ));
+            // Blame the bound the user moved from its default.
+            return Err(if self.max_df != DocFreq::Fraction(1.0) {
+                Error::param(
+                    "max_df",
+                    self.max_df,
+                    format!("must not be below min_df ({})", self.min_df),
+                )
+            } else {
+                Error::param(
+                    "min_df",
+                    self.min_df,
+                    format!("must not exceed max_df ({})", self.max_df),
+                )
+            });
         }
         if self.max_features == Some(0) {
             return Err(Error::param("max_features", 0, "must be at least 1"));

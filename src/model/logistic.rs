@@ -180,7 +180,8 @@ const PRECONDITIONER_REFRESH: usize = 10;
 /// `on_iter(iteration, objective)` is called after each iteration.
 ///
 /// # Errors
-/// Invalid parameters, mismatched lengths, a class id out of range, or fewer than two classes.
+/// Mismatched lengths, a class id out of range, fewer than two classes ([`Error::Shape`]), or a
+/// fit whose objective or weights are not finite ([`Error::Diverged`]).
 pub fn fit(
     params: &ValidLogisticParams,
     x: &CsrMatrix,
@@ -217,6 +218,13 @@ pub fn fit(
         },
         on_iter,
     );
+    // A diverged fit (e.g. a huge C) must fail here, not write a model that cannot be loaded.
+    if !outcome.value.is_finite() || theta.iter().any(|v| !(*v as f32).is_finite()) {
+        return Err(Error::Diverged {
+            head: String::new(),
+            c: params.c,
+        });
+    }
     let weights =
         Array2::from_shape_vec((d, k), theta[..d * k].iter().map(|&v| v as f32).collect())
             .expect("shape matches the parameter vector");

@@ -287,11 +287,11 @@ fn a_model_with_an_unknown_format_version() {
     let dir = tempdir();
     let model = train(dir.path(), "m.newsclass", &[]);
     let bytes = std::fs::read(&model).unwrap();
-    let needle = b"\"format_version\": 1";
+    let needle = b"\"format_version\": 2";
     let at = bytes
         .windows(needle.len())
         .position(|w| w == needle)
-        .expect("the header holds \"format_version\": 1");
+        .expect("the header holds \"format_version\": 2");
     let mut future = bytes.clone();
     future[at + needle.len() - 1] = b'9';
     assert_eq!(future.len(), bytes.len());

@@ -4,6 +4,7 @@
 mod cv;
 mod errors;
 mod eval;
+mod integrity;
 mod predict;
 mod robustness;
 mod train;
