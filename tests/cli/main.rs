@@ -6,5 +6,6 @@ mod errors;
 mod eval;
 mod predict;
 mod robustness;
+mod threads;
 mod train;
 mod util;
