@@ -558,7 +558,14 @@ impl RowReader<'_> {
         required: bool,
     ) -> Result<Option<usize>> {
         match (col, header) {
-            (Column::Number(n), _) => Ok(Some(n - 1)),
+            (Column::Number(n), _) => match n.checked_sub(1) {
+                Some(i) => Ok(Some(i)),
+                None => Err(Error::param(
+                    "column",
+                    n,
+                    "columns are 1-based numbers such as 2,3",
+                )),
+            },
             (Column::Name(name), Some(h)) => match h.iter().position(|f| f.trim() == name) {
                 Some(i) => Ok(Some(i)),
                 None if !required => Ok(None),
@@ -1068,6 +1075,24 @@ mod tests {
             .unwrap();
         assert_ne!(a.sha256(), b.sha256());
         assert_eq!(a.sha256(), a.clone().sha256());
+    }
+
+    #[test]
+    fn column_number_zero_is_an_error_not_a_panic() {
+        // Found by fuzz/readers: `Column::Number(0)` (the fields of a DataSpec are public)
+        // underflowed `n - 1`, a panic in debug builds.
+        let s = DataSpec {
+            text: vec![Column::Number(1)],
+            labels: vec![],
+            id: Some(Column::Number(0)),
+            has_header: false,
+            ..spec()
+        };
+        let e = read_bytes(Path::new("z.csv"), b"*\n", DataFormat::Csv, &s).unwrap_err();
+        assert!(
+            matches!(e, Error::InvalidParam { name: "column", .. }),
+            "{e}"
+        );
     }
 
     #[test]

@@ -397,6 +397,29 @@ mod tests {
     }
 
     #[test]
+    fn round_trip_keeps_every_bit_of_float_parameters() {
+        // Found by tests/properties.rs: serde_json's default float parsing may be one ulp off,
+        // so C = 45.73252116146402 came back as another number and save → load → save changed
+        // the bytes. serde_json's `float_roundtrip` parses floats exactly.
+        let data = Dataset::new(["troops shelled", "envoys signed", "troops signed"])
+            .unwrap()
+            .with_head("topic", ["security", "diplomacy", "security"])
+            .unwrap();
+        let params = PipelineParams::default()
+            .c(45.73252116146402)
+            .check()
+            .unwrap();
+        let p = Pipeline::fit(&params, &data).unwrap();
+        let bytes = p.to_bytes();
+        let q = Pipeline::from_bytes(&bytes).unwrap();
+        assert_eq!(
+            q.params().logistic.c.to_bits(),
+            45.73252116146402f64.to_bits()
+        );
+        assert!(q.to_bytes() == bytes);
+    }
+
+    #[test]
     fn rejects_foreign_truncated_and_future_files() {
         let bytes = fitted().to_bytes();
         assert!(matches!(

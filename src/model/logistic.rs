@@ -623,6 +623,12 @@ impl LogisticModel {
             }
         }
         let max = out.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        if !max.is_finite() || out.iter().any(|v| v.is_nan()) {
+            // Huge (finite) weights in a loaded model can overflow the logits to ±inf, and
+            // inf - inf is NaN. Take softmax's limit instead: the classes at +inf share the
+            // probability; if every logit is -inf or NaN, all classes share it.
+            return non_finite_softmax(out, max);
+        }
         let mut sum = 0.0;
         for o in out.iter_mut() {
             *o = (*o - max).exp();
@@ -643,6 +649,28 @@ impl LogisticModel {
     /// Most probable class id of one row (ties go to the lower id).
     pub fn predict(&self, x: &SparseVec) -> usize {
         argmax(&self.predict_proba(x))
+    }
+}
+
+/// Softmax of logits with an infinite maximum or NaNs (see
+/// [`LogisticModel::predict_proba_into`]), in place: NaN counts as -inf; the classes at the
+/// maximum share the probability when it is +inf, all of them do when it is -inf, and otherwise
+/// the usual softmax applies.
+fn non_finite_softmax(out: &mut [f32], max: f32) {
+    for o in out.iter_mut() {
+        *o = if max == f32::NEG_INFINITY {
+            1.0
+        } else if o.is_nan() {
+            0.0
+        } else if max == f32::INFINITY {
+            f32::from(*o == f32::INFINITY)
+        } else {
+            (*o - max).exp()
+        };
+    }
+    let sum: f32 = out.iter().sum();
+    for o in out.iter_mut() {
+        *o /= sum;
     }
 }
 
@@ -808,6 +836,30 @@ mod tests {
             ),
             Err(Error::Shape(_))
         ));
+    }
+
+    #[test]
+    fn overflowing_logits_still_give_probabilities() {
+        // Found by fuzz/model_load: finite weights near f32::MAX in a loaded model overflowed
+        // every logit to -inf, and softmax gave NaN.
+        let labels = LabelSet::from_sorted(vec!["a".into(), "b".into(), "c".into()]).unwrap();
+        let big = -3.0e38f32;
+        let m = LogisticModel::from_parts(
+            labels,
+            Array2::from_shape_vec((2, 3), vec![big, big, big, big, big, 0.0]).unwrap(),
+            Array1::from(vec![0.0, 0.0, 0.0]),
+        )
+        .unwrap();
+        let p =
+            |indices: Vec<u32>, values: Vec<f32>| m.predict_proba(&SparseVec { indices, values });
+        // Every logit -inf: uniform.
+        assert_eq!(p(vec![0], vec![2.0]), [1.0 / 3.0; 3]);
+        // Two at -inf, one finite: all on the finite one.
+        assert_eq!(p(vec![0, 1], vec![0.5, 1.5]), [0.0, 0.0, 1.0]);
+        // +inf (negative value times a huge negative weight) and a NaN (inf * 0).
+        assert_eq!(p(vec![1], vec![-f32::INFINITY]), [0.5, 0.5, 0.0]);
+        // Finite logits are unchanged.
+        assert_eq!(p(vec![], vec![]), [1.0 / 3.0; 3]);
     }
 
     #[test]

@@ -7,5 +7,6 @@ mod eval;
 mod integrity;
 mod predict;
 mod robustness;
+mod threads;
 mod train;
 mod util;
