@@ -167,10 +167,10 @@ fn column(has_header: bool, b: u8) -> Column {
 
 /// The format and spec that two config bytes choose.
 pub fn reader_spec([a, b]: [u8; 2]) -> (DataFormat, DataSpec) {
-    let format = if a & 1 == 0 {
-        DataFormat::Csv
-    } else {
-        DataFormat::Jsonl
+    let format = match (a & 1, b & 0x80) {
+        (0, 0) => DataFormat::Csv,
+        (0, _) => DataFormat::Tsv,
+        _ => DataFormat::Jsonl,
     };
     let has_header = a & 2 == 0;
     let mut text = vec![column(has_header, u8::from(!has_header))];
@@ -186,6 +186,7 @@ pub fn reader_spec([a, b]: [u8; 2]) -> (DataFormat, DataSpec) {
         text,
         labels,
         id,
+        id_required: a & 0x80 != 0,
         group,
         has_header,
         format: Some(format),
