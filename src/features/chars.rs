@@ -87,13 +87,43 @@ impl std::fmt::Display for Analyzer {
 /// The longest character n-gram supported (n-grams are packed into 128 bits).
 pub const MAX_CHAR_NGRAM: usize = 6;
 
-/// A packed n-gram (see the module docs).
+/// A packed n-gram of raw code points (see the module docs).
 pub(crate) type Key = u128;
 
 const BITS: u32 = 21;
 const MASK: u128 = (1 << BITS) - 1;
-/// The space that pads `char_wb` words, as stored (code point + 1).
+/// The space that pads `char_wb` words, as a raw code (code point + 1).
 const SPACE: u32 = ' ' as u32 + 1;
+
+/// A character n-gram packed into an integer: [`MAX_CHAR_NGRAM`] slots of `BITS` bits, each
+/// holding a character's code (never 0), the first character in the highest slot and unused
+/// slots 0, so that keys order as their strings do when codes order as their characters.
+pub(crate) trait PackedKey: Copy + Eq + std::hash::Hash + Ord + Send + Sync {
+    /// The empty key.
+    const EMPTY: Self;
+    /// `self` with `code` in slot `position`.
+    fn put(self, position: usize, code: u32) -> Self;
+}
+
+impl PackedKey for u128 {
+    const EMPTY: u128 = 0;
+    #[inline(always)]
+    fn put(self, position: usize, code: u32) -> u128 {
+        self | (u128::from(code) << (BITS * (MAX_CHAR_NGRAM - 1 - position) as u32))
+    }
+}
+
+/// Keys over an [`Alphabet`] of at most [`NARROW_CODES`] characters: 10 bits per character.
+impl PackedKey for u64 {
+    const EMPTY: u64 = 0;
+    #[inline(always)]
+    fn put(self, position: usize, code: u32) -> u64 {
+        self | (u64::from(code) << (10 * (MAX_CHAR_NGRAM - 1 - position) as u32))
+    }
+}
+
+/// The largest code of a narrow alphabet (10 bits, 0 reserved).
+const NARROW_CODES: usize = (1 << 10) - 1;
 
 #[inline(always)]
 fn shift(position: usize) -> u32 {
@@ -106,15 +136,13 @@ pub(crate) fn is_py_space(c: char) -> bool {
     c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
-/// The key of a whole sequence of stored characters (at most [`MAX_CHAR_NGRAM`]).
-fn key_of(chars: &[u32]) -> Key {
-    chars
-        .iter()
-        .enumerate()
-        .fold(0, |k, (j, &c)| k | (Key::from(c) << shift(j)))
+/// The raw code of a character: its code point + 1.
+#[inline(always)]
+fn raw_code(c: char) -> u32 {
+    c as u32 + 1
 }
 
-/// The text of a key.
+/// The text of a key of raw codes.
 pub(crate) fn key_text(key: Key) -> String {
     (0..MAX_CHAR_NGRAM)
         .map(|j| ((key >> shift(j)) & MASK) as u32)
@@ -123,54 +151,76 @@ pub(crate) fn key_text(key: Key) -> String {
         .collect()
 }
 
-/// The key of a term, if it has 1 to [`MAX_CHAR_NGRAM`] characters.
-fn text_key(term: &str) -> Option<Key> {
-    let n = term.chars().count();
-    if n == 0 || n > MAX_CHAR_NGRAM {
-        return None;
+/// The key of a term under `code`, if it has 1 to [`MAX_CHAR_NGRAM`] characters, all with a
+/// code.
+fn term_key<K: PackedKey>(term: &str, code: impl Fn(char) -> u32) -> Option<K> {
+    let mut k = K::EMPTY;
+    let mut n = 0;
+    for c in term.chars() {
+        let x = code(c);
+        if n == MAX_CHAR_NGRAM || x == 0 {
+            return None;
+        }
+        k = k.put(n, x);
+        n += 1;
     }
-    Some(
-        term.chars()
-            .enumerate()
-            .fold(0, |k, (j, c)| k | (Key::from(c as u32 + 1) << shift(j))),
-    )
+    (n > 0).then_some(k)
 }
 
-/// Turn normalized text into the character sequence the analyzer slides over, stored as code
-/// point + 1: for `char`, the text with whitespace runs collapsed; for `char_wb`, the words
-/// separated by single spaces, with a space before the first and after the last (so that padded
-/// word `k` is the slice from one space to the next, both included). [`Analyzer::Word`] is
-/// treated as `char`.
+/// Turn normalized text into the character sequence the analyzer slides over, as raw codes:
+/// for `char`, the text with whitespace runs collapsed; for `char_wb`, the words separated by
+/// single spaces, with a space before the first and after the last (so that padded word `k` is
+/// the slice from one space to the next, both included). [`Analyzer::Word`] is treated as
+/// `char`.
 pub(crate) fn prepare(analyzer: Analyzer, text: &str, out: &mut Vec<u32>) {
+    prepare_with(analyzer, text, raw_code, SPACE, out);
+}
+
+/// [`prepare`] with characters coded by `code` (0 for a character that no term holds) and the
+/// space coded `space` (never 0).
+#[inline(always)]
+fn prepare_with(
+    analyzer: Analyzer,
+    text: &str,
+    code: impl Fn(char) -> u32,
+    space: u32,
+    out: &mut Vec<u32>,
+) {
     out.clear();
     if text.is_ascii() {
-        prepare_chars(analyzer, text.bytes().map(char::from), out);
+        prepare_chars(analyzer, text.bytes().map(char::from), code, space, out);
     } else {
-        prepare_chars(analyzer, text.chars(), out);
+        prepare_chars(analyzer, text.chars(), code, space, out);
     }
 }
 
 #[inline(always)]
-fn prepare_chars(analyzer: Analyzer, chars: impl Iterator<Item = char>, out: &mut Vec<u32>) {
+fn prepare_chars(
+    analyzer: Analyzer,
+    chars: impl Iterator<Item = char>,
+    code: impl Fn(char) -> u32,
+    space: u32,
+    out: &mut Vec<u32>,
+) {
     match analyzer {
         Analyzer::CharWb => {
             let mut in_word = false;
             for c in chars {
                 if is_py_space(c) {
                     if in_word {
-                        out.push(SPACE);
+                        out.push(space);
                         in_word = false;
                     }
                 } else {
                     if out.is_empty() {
-                        out.push(SPACE);
+                        out.push(space);
                     }
-                    out.push(c as u32 + 1);
+                    out.push(code(c));
                     in_word = true;
                 }
             }
             if in_word {
-                out.push(SPACE);
+                out.push(space);
             }
         }
         Analyzer::Char | Analyzer::Word => {
@@ -187,30 +237,33 @@ fn prepare_chars(analyzer: Analyzer, chars: impl Iterator<Item = char>, out: &mu
                 }
                 match run {
                     0 => {}
-                    1 => out.push(first as u32 + 1),
-                    _ => out.push(SPACE),
+                    1 => out.push(code(first)),
+                    _ => out.push(space),
                 }
                 run = 0;
-                out.push(c as u32 + 1);
+                out.push(code(c));
             }
             match run {
                 0 => {}
-                1 => out.push(first as u32 + 1),
-                _ => out.push(SPACE),
+                1 => out.push(code(first)),
+                _ => out.push(space),
             }
         }
     }
 }
 
-/// Every substring of `s` with `lo..=hi` characters.
+/// Every substring of `s` with `lo..=hi` characters, except those holding a code 0.
 #[inline(always)]
-fn windows(s: &[u32], (lo, hi): (usize, usize), f: &mut impl FnMut(Key)) {
+fn windows<K: PackedKey>(s: &[u32], (lo, hi): (usize, usize), f: &mut impl FnMut(K)) {
     let len = s.len();
     for i in 0..len {
         let top = hi.min(len - i);
-        let mut k: Key = 0;
+        let mut k = K::EMPTY;
         for (j, &c) in s[i..i + top].iter().enumerate() {
-            k |= Key::from(c) << shift(j);
+            if c == 0 {
+                break;
+            }
+            k = k.put(j, c);
             if j + 1 >= lo {
                 f(k);
             }
@@ -219,23 +272,31 @@ fn windows(s: &[u32], (lo, hi): (usize, usize), f: &mut impl FnMut(Key)) {
 }
 
 /// Call `f` with the key of every n-gram (`lo..=hi` characters) of a sequence made by
-/// [`prepare`] for the same analyzer, in no particular order; repeats are repeated.
-#[inline]
-pub(crate) fn for_each_key(
+/// [`prepare_with`] for the same analyzer and `space`, in no particular order; repeats are
+/// repeated. N-grams holding a code 0 are skipped.
+#[inline(always)]
+fn for_each_key<K: PackedKey>(
     analyzer: Analyzer,
     chars: &[u32],
     range: (usize, usize),
-    mut f: impl FnMut(Key),
+    space: u32,
+    mut f: impl FnMut(K),
 ) {
     match analyzer {
         Analyzer::CharWb => {
             let mut start = 0;
             for j in 1..chars.len() {
-                if chars[j] == SPACE {
+                if chars[j] == space {
                     let word = &chars[start..=j];
                     if word.len() < range.0 {
                         // scikit-learn counts a padded word shorter than MIN once, whole.
-                        f(key_of(word));
+                        if word.iter().all(|&c| c != 0) {
+                            let k = word
+                                .iter()
+                                .enumerate()
+                                .fold(K::EMPTY, |k, (p, &c)| k.put(p, c));
+                            f(k);
+                        }
                     } else {
                         windows(word, range, &mut f);
                     }
@@ -253,8 +314,62 @@ pub fn ngrams(analyzer: Analyzer, text: &str, range: (usize, usize)) -> Vec<Stri
     let mut chars = Vec::new();
     prepare(analyzer, text, &mut chars);
     let mut out = Vec::new();
-    for_each_key(analyzer, &chars, range, |k| out.push(key_text(k)));
+    for_each_key(analyzer, &chars, range, SPACE, |k: Key| {
+        out.push(key_text(k))
+    });
     out
+}
+
+/// The characters of a vocabulary, numbered from 1 in code point order, so that keys of codes
+/// order as their strings. A character outside it is in no term (code 0).
+#[derive(Debug, Clone)]
+struct Alphabet {
+    ascii: [u16; 128],
+    other: FxHashMap<char, u16>,
+}
+
+impl Alphabet {
+    /// The alphabet of `chars` (sorted, unique), or `None` when there are too many for 10 bits.
+    fn new(chars: &[char]) -> Option<Alphabet> {
+        if chars.len() > NARROW_CODES {
+            return None;
+        }
+        let mut a = Alphabet {
+            ascii: [0; 128],
+            other: FxHashMap::default(),
+        };
+        for (i, &c) in chars.iter().enumerate() {
+            let code = i as u16 + 1;
+            if c.is_ascii() {
+                a.ascii[c as usize] = code;
+            } else {
+                a.other.insert(c, code);
+            }
+        }
+        Some(a)
+    }
+
+    #[inline(always)]
+    fn code(&self, c: char) -> u32 {
+        if c.is_ascii() {
+            u32::from(self.ascii[c as usize])
+        } else {
+            self.other.get(&c).map_or(0, |&x| u32::from(x))
+        }
+    }
+}
+
+/// The map from n-gram to column: over a vocabulary's own alphabet when it has at most
+/// [`NARROW_CODES`] characters (64-bit keys, half the memory), over raw code points otherwise.
+#[derive(Debug, Clone)]
+enum Table {
+    Narrow {
+        alphabet: Box<Alphabet>,
+        map: FxHashMap<u64, u32>,
+    },
+    Wide {
+        map: FxHashMap<u128, u32>,
+    },
 }
 
 /// The options of a block of character n-grams added beside the word n-grams (scikit-learn's
@@ -357,7 +472,7 @@ pub(crate) const CHAR_BLOCK_NAMES: crate::features::vocabulary::ParamNames =
 #[derive(Debug, Clone)]
 pub struct CharVocabulary {
     terms: Vec<String>,
-    column: FxHashMap<Key, u32>,
+    table: Table,
 }
 
 impl CharVocabulary {
@@ -369,17 +484,71 @@ impl CharVocabulary {
         if terms.windows(2).any(|w| w[0] >= w[1]) {
             return Err(ModelError::Vocabulary("terms are not sorted and unique".into()).into());
         }
-        let mut column = FxHashMap::default();
-        column.reserve(terms.len());
-        for (i, t) in terms.iter().enumerate() {
-            let key = text_key(t).ok_or_else(|| {
-                ModelError::Vocabulary(format!(
-                    "character n-gram {t:?} is empty or longer than {MAX_CHAR_NGRAM} characters"
-                ))
-            })?;
-            column.insert(key, i as u32);
+        let bad = |t: &str| {
+            ModelError::Vocabulary(format!(
+                "character n-gram {t:?} is empty or longer than {MAX_CHAR_NGRAM} characters"
+            ))
+        };
+        let mut chars: Vec<char> = terms.iter().flat_map(|t| t.chars()).collect();
+        chars.push(' ');
+        chars.sort_unstable();
+        chars.dedup();
+        let table = match Alphabet::new(&chars) {
+            Some(alphabet) => {
+                let mut map = FxHashMap::default();
+                map.reserve(terms.len());
+                for (i, t) in terms.iter().enumerate() {
+                    let key = term_key::<u64>(t, |c| alphabet.code(c)).ok_or_else(|| bad(t))?;
+                    map.insert(key, i as u32);
+                }
+                Table::Narrow {
+                    alphabet: Box::new(alphabet),
+                    map,
+                }
+            }
+            None => {
+                let mut map = FxHashMap::default();
+                map.reserve(terms.len());
+                for (i, t) in terms.iter().enumerate() {
+                    let key = term_key::<u128>(t, raw_code).ok_or_else(|| bad(t))?;
+                    map.insert(key, i as u32);
+                }
+                Table::Wide { map }
+            }
+        };
+        Ok(CharVocabulary { terms, table })
+    }
+
+    /// Call `f` with the column of every n-gram of normalized `text` that is in the vocabulary;
+    /// repeats are repeated. `chars` is scratch.
+    #[inline]
+    fn columns_of(
+        &self,
+        analyzer: Analyzer,
+        text: &str,
+        range: (usize, usize),
+        chars: &mut Vec<u32>,
+        mut f: impl FnMut(u32),
+    ) {
+        match &self.table {
+            Table::Narrow { alphabet, map } => {
+                let space = alphabet.code(' ');
+                prepare_with(analyzer, text, |c| alphabet.code(c), space, chars);
+                for_each_key(analyzer, chars, range, space, |k: u64| {
+                    if let Some(&c) = map.get(&k) {
+                        f(c);
+                    }
+                });
+            }
+            Table::Wide { map } => {
+                prepare_with(analyzer, text, raw_code, SPACE, chars);
+                for_each_key(analyzer, chars, range, SPACE, |k: u128| {
+                    if let Some(&c) = map.get(&k) {
+                        f(c);
+                    }
+                });
+            }
         }
-        Ok(CharVocabulary { terms, column })
     }
 
     /// Number of terms.
@@ -399,7 +568,13 @@ impl CharVocabulary {
 
     /// The column of `term`.
     pub fn column(&self, term: &str) -> Option<usize> {
-        text_key(term).and_then(|k| self.column.get(&k).map(|&c| c as usize))
+        let c = match &self.table {
+            Table::Narrow { alphabet, map } => {
+                map.get(&term_key::<u64>(term, |c| alphabet.code(c))?)
+            }
+            Table::Wide { map } => map.get(&term_key::<u128>(term, raw_code)?),
+        };
+        c.map(|&c| c as usize)
     }
 
     /// The section of a model file: per term, its length in bytes (`u8`) and its UTF-8 bytes
@@ -525,7 +700,7 @@ impl CharVectorizer {
                         let d = (b * BLOCK + i) as u32;
                         normalize(doc, &mut text);
                         prepare(analyzer, &text, &mut chars);
-                        for_each_key(analyzer, &chars, range, |k| {
+                        for_each_key(analyzer, &chars, range, SPACE, |k: Key| {
                             let e = map.entry(k).or_insert(Counts {
                                 df: 0,
                                 last: u32::MAX,
@@ -567,11 +742,9 @@ impl CharVectorizer {
                 .collect(),
         )?;
         let terms: Vec<String> = keys.par_iter().map(|&k| key_text(k)).collect();
-        let column: FxHashMap<Key, u32> = keys
-            .iter()
-            .enumerate()
-            .map(|(i, &k)| (k, i as u32))
-            .collect();
+        drop(keys);
+        // Rows are made through the vocabulary a loaded model has, so that they are the same.
+        let vocabulary = CharVocabulary::from_terms(terms)?;
         let idf = dfs
             .iter()
             .map(|&df| idf_value(params.smooth_idf, n_docs, df))
@@ -580,7 +753,7 @@ impl CharVectorizer {
             analyzer,
             vocabulary_params: vocabulary_params.clone(),
             params: params.clone(),
-            vocabulary: CharVocabulary { terms, column },
+            vocabulary,
             idf,
         };
         // Pass 2: the rows, a block of documents at a time, each block into flat buffers.
@@ -702,19 +875,14 @@ impl CharVectorizer {
         indices: &mut Vec<u32>,
         values: &mut Vec<f32>,
     ) {
-        prepare(self.analyzer, normalized, &mut scratch.chars);
         scratch.cols.clear();
-        let column = &self.vocabulary.column;
         let cols = &mut scratch.cols;
-        for_each_key(
+        self.vocabulary.columns_of(
             self.analyzer,
-            &scratch.chars,
+            normalized,
             self.vocabulary_params.ngram_range,
-            |k| {
-                if let Some(&c) = column.get(&k) {
-                    cols.push(c);
-                }
-            },
+            &mut scratch.chars,
+            |c| cols.push(c),
         );
         weigh_into(
             &self.params,
@@ -879,6 +1047,7 @@ mod tests {
     #[test]
     fn keys_sort_like_strings() {
         let mut terms: Vec<&str> = vec!["a", "ab", "b", " a", "é", "z", "\u{10FFFF}", "aa", "a\n"];
+        let text_key = |t: &str| term_key::<Key>(t, raw_code);
         let mut keys: Vec<Key> = terms.iter().map(|t| text_key(t).unwrap()).collect();
         keys.sort_unstable();
         terms.sort_unstable();

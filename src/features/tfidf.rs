@@ -382,7 +382,8 @@ pub(crate) fn weigh_into(
     let start = indices.len();
     let weight = |count: f32, col: u32| {
         let tf = f64::from(count);
-        let tf = if params.sublinear_tf {
+        // 1 + ln(1) is exactly 1: most terms occur once, so skip the logarithm for them.
+        let tf = if params.sublinear_tf && count != 1.0 {
             1.0 + tf.ln()
         } else {
             tf
