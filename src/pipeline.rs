@@ -1207,6 +1207,95 @@ mod tests {
     }
 
     #[test]
+    fn char_params_are_checked_by_the_builder() {
+        let chars =
+            |a, lo, hi| PipelineParams::default().char_ngrams(Some(CharParams::new(a, lo, hi)));
+        assert!(chars(Analyzer::CharWb, 2, 5).check().is_ok());
+        assert!(matches!(
+            chars(Analyzer::CharWb, 2, 7).check(),
+            Err(Error::InvalidParam {
+                name: "char_ngram_range",
+                ..
+            })
+        ));
+        assert!(matches!(
+            chars(Analyzer::Word, 2, 5).check(),
+            Err(Error::InvalidParam {
+                name: "char_analyzer",
+                ..
+            })
+        ));
+        assert!(matches!(
+            chars(Analyzer::Char, 2, 5).analyzer(Analyzer::Char).check(),
+            Err(Error::InvalidParam {
+                name: "analyzer",
+                ..
+            })
+        ));
+        assert!(matches!(
+            PipelineParams::default()
+                .analyzer(Analyzer::Char)
+                .ngram_range(1, 8)
+                .check(),
+            Err(Error::InvalidParam {
+                name: "ngram_range",
+                ..
+            })
+        ));
+        let p = PipelineParams::default()
+            .char_ngrams(Some(CharParams::default().min_df(DocFreq::Count(3))))
+            .features(Analyzer::Char, Some((1, 3)));
+        let c = p.char_ngrams.as_ref().unwrap();
+        assert_eq!(
+            (c.analyzer, c.ngram_range, c.min_df),
+            (Analyzer::Char, (1, 3), Some(DocFreq::Count(3)))
+        );
+        let p = p.features(Analyzer::CharWb, None);
+        assert_eq!(
+            (p.analyzer, p.char_ngrams.is_none()),
+            (Analyzer::CharWb, true)
+        );
+    }
+
+    #[test]
+    fn char_blocks_save_and_load_to_the_same_bytes_and_rows() {
+        let d = data();
+        for params in [
+            PipelineParams::default().features(Analyzer::CharWb, Some((2, 4))),
+            PipelineParams::default()
+                .analyzer(Analyzer::Char)
+                .ngram_range(1, 3),
+        ] {
+            let p = Pipeline::fit(&params.c(10.0).check().unwrap(), &d).unwrap();
+            let bytes = p.to_bytes();
+            let q = Pipeline::from_bytes(&bytes).unwrap();
+            assert_eq!(q.to_bytes(), bytes);
+            assert_eq!(q.n_features(), p.n_features());
+            for t in d.texts() {
+                assert_eq!(p.transform(t), q.transform(t));
+                let row = p.transform(t);
+                assert!(row.indices.windows(2).all(|w| w[0] < w[1]));
+            }
+            assert_eq!(p.predict(d.texts()), q.predict(d.texts()));
+        }
+        // Word block first, then the char block, each of unit length.
+        let params = PipelineParams::default().features(Analyzer::CharWb, Some((2, 4)));
+        let p = Pipeline::fit(&params.check().unwrap(), &d).unwrap();
+        let split = p.vectorizer().unwrap().n_features() as u32;
+        let row = p.transform(d.texts()[0].as_str());
+        let norm = |keep: &dyn Fn(u32) -> bool| {
+            row.indices
+                .iter()
+                .zip(&row.values)
+                .filter(|(&i, _)| keep(i))
+                .map(|(_, &v)| f64::from(v) * f64::from(v))
+                .sum::<f64>()
+        };
+        assert!((norm(&|i| i < split) - 1.0).abs() < 1e-5);
+        assert!((norm(&|i| i >= split) - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
     fn classify_article_gives_offsets_and_labels() {
         let params = PipelineParams::default().c(100.0).check().unwrap();
         let p = Pipeline::fit(&params, &data()).unwrap();

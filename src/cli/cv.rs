@@ -133,8 +133,9 @@ fn describe(p: &PipelineParams) -> String {
     s
 }
 
-/// The options that are fixed across the grid, when they differ from the defaults.
-fn fixed_options(p: &PipelineParams) -> String {
+/// The options that are fixed across the grid, when they differ from the defaults (the character
+/// block's from `chars`, a setting that has one).
+fn fixed_options(p: &PipelineParams, chars: &PipelineParams) -> String {
     let d = PipelineParams::default();
     let mut v = Vec::new();
     if p.logistic.class_weight != d.logistic.class_weight {
@@ -149,7 +150,7 @@ fn fixed_options(p: &PipelineParams) -> String {
     if let Some(m) = p.vocabulary.max_features {
         v.push(format!("max_features={m}"));
     }
-    if let Some(c) = &p.char_ngrams {
+    if let Some(c) = &chars.char_ngrams {
         if let Some(m) = c.min_df {
             v.push(format!("char_min_df={m}"));
         }
@@ -254,7 +255,12 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
                     .map(|g| format!(", grouped by {g}"))
                     .unwrap_or_default()
             )?;
-            let fixed = fixed_options(settings[0].params());
+            // The character block's own options show on the settings that have one.
+            let with_chars = settings
+                .iter()
+                .find(|s| s.char_ngrams.is_some())
+                .unwrap_or(&settings[0]);
+            let fixed = fixed_options(settings[0].params(), with_chars.params());
             if !fixed.is_empty() {
                 writeln!(out, "fixed options: {fixed}")?;
             }
