@@ -28,7 +28,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ModelError, Result};
-use crate::features::tfidf::{idf_value, weigh_into, TfidfParams};
+use crate::features::tfidf::{idf_value, weigh_cached_into, TfidfParams};
 use crate::features::vocabulary::{DocFreq, VocabularyParams};
 use crate::sparse::{CsrMatrix, SparseVec};
 
@@ -617,6 +617,8 @@ impl CharVocabulary {
 pub struct CharScratch {
     chars: Vec<u32>,
     cols: Vec<u32>,
+    weights: Vec<f64>,
+    tmp: Vec<u32>,
 }
 
 /// A fitted TF-IDF block of character n-grams: analyzer, frozen vocabulary and idf. It works on
@@ -884,11 +886,13 @@ impl CharVectorizer {
             &mut scratch.chars,
             |c| cols.push(c),
         );
-        weigh_into(
+        weigh_cached_into(
             &self.params,
             &self.idf,
             &mut scratch.cols,
             offset,
+            &mut scratch.weights,
+            &mut scratch.tmp,
             indices,
             values,
         );

@@ -368,6 +368,86 @@ impl TfidfVectorizer {
     }
 }
 
+/// Sort column numbers below `n_cols` (least significant byte first, skipping bytes that are
+/// the same everywhere); short lists go to the standard sort. `tmp` is scratch.
+fn radix_sort(cols: &mut Vec<u32>, tmp: &mut Vec<u32>, n_cols: usize) {
+    if cols.len() < 64 {
+        cols.sort_unstable();
+        return;
+    }
+    let bits = usize::BITS - n_cols.saturating_sub(1).leading_zeros();
+    tmp.clear();
+    tmp.resize(cols.len(), 0);
+    let mut shift = 0;
+    while shift < bits {
+        let mut count = [0usize; 257];
+        for &c in cols.iter() {
+            count[((c >> shift) & 0xff) as usize + 1] += 1;
+        }
+        if count.iter().any(|&n| n == cols.len()) {
+            shift += 8;
+            continue;
+        }
+        for i in 1..257 {
+            count[i] += count[i - 1];
+        }
+        for &c in cols.iter() {
+            let d = ((c >> shift) & 0xff) as usize;
+            tmp[count[d]] = c;
+            count[d] += 1;
+        }
+        std::mem::swap(cols, tmp);
+        shift += 8;
+    }
+}
+
+/// [`weigh_into`] that computes each weight once, keeping it in `weights` (scratch) between the
+/// two passes; the results are the same bits.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn weigh_cached_into(
+    params: &TfidfParams,
+    idf: &[f64],
+    cols: &mut Vec<u32>,
+    offset: u32,
+    weights: &mut Vec<f64>,
+    tmp: &mut Vec<u32>,
+    indices: &mut Vec<u32>,
+    values: &mut Vec<f32>,
+) {
+    radix_sort(cols, tmp, idf.len());
+    let cols = &cols[..];
+    weights.clear();
+    let (mut sum_sq, mut sum_abs) = (0.0, 0.0);
+    let mut i = 0;
+    while i < cols.len() {
+        let c = cols[i];
+        let mut j = i + 1;
+        while j < cols.len() && cols[j] == c {
+            j += 1;
+        }
+        let count = (j - i) as f32;
+        let tf = f64::from(count);
+        let tf = if params.sublinear_tf && count != 1.0 {
+            1.0 + tf.ln()
+        } else {
+            tf
+        };
+        let w = tf * idf[c as usize];
+        sum_sq += w * w;
+        sum_abs += w.abs();
+        weights.push(w);
+        indices.push(c + offset);
+        i = j;
+    }
+    let norm = match params.norm {
+        Norm::L2 => sum_sq.sqrt(),
+        Norm::L1 => sum_abs,
+        Norm::None => 1.0,
+    };
+    let scale = if norm > 0.0 { 1.0 / norm } else { 1.0 };
+    values.extend(weights.iter().map(|&w| (w * scale) as f32));
+}
+
 /// Turn a list of column occurrences (any order, repeats = counts) into a weighted, normalized
 /// row: append its columns (plus `offset`) and weights to `indices` and `values`.
 pub(crate) fn weigh_into(
