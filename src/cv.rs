@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::features::chars::Analyzer;
 use crate::features::vocabulary::DocFreq;
 use crate::pipeline::{Pipeline, PipelineParams, ValidPipelineParams};
 
@@ -152,7 +153,9 @@ pub fn mean_sd(v: &[f64]) -> (f64, f64) {
 
 /// A parameter grid: a base setting and lists of values to try for the options most worth
 /// tuning. An empty list keeps the base's value. Settings are expanded with `c` outermost, then
-/// `ngram_range`, `min_df`, `sublinear_tf`.
+/// `ngram_range`, `min_df`, `sublinear_tf`, `analyzer`, `char_ngram_range`. The last two choose
+/// the feature blocks as [`PipelineParams::features`] does (the command line's `--analyzer` and
+/// `--char-ngram-range`).
 ///
 /// ```
 /// use newsclass::cv::Grid;
@@ -169,6 +172,8 @@ pub struct Grid {
     ngram_range: Vec<(usize, usize)>,
     min_df: Vec<DocFreq>,
     sublinear_tf: Vec<bool>,
+    analyzer: Vec<Analyzer>,
+    char_ngram_range: Vec<Option<(usize, usize)>>,
 }
 
 impl Grid {
@@ -180,6 +185,8 @@ impl Grid {
             ngram_range: Vec::new(),
             min_df: Vec::new(),
             sublinear_tf: Vec::new(),
+            analyzer: Vec::new(),
+            char_ngram_range: Vec::new(),
         }
     }
 
@@ -207,6 +214,35 @@ impl Grid {
         self
     }
 
+    /// Analyzers to try: without a character block, the analyzer of the only block; with one,
+    /// the kind of its character n-grams (`char_wb` for word). See [`PipelineParams::features`].
+    ///
+    /// ```
+    /// use newsclass::cv::Grid;
+    /// use newsclass::features::chars::Analyzer;
+    /// use newsclass::PipelineParams;
+    ///
+    /// // Word n-grams alone, and with char_wb 2- to 5-grams beside them.
+    /// let grid = Grid::new(PipelineParams::default()).char_ngram_range([None, Some((2, 5))]);
+    /// let settings = grid.settings()?;
+    /// assert!(settings[0].char_ngrams.is_none());
+    /// assert_eq!(settings[1].char_ngrams.as_ref().unwrap().analyzer, Analyzer::CharWb);
+    /// # Ok::<(), newsclass::Error>(())
+    /// ```
+    pub fn analyzer(mut self, values: impl IntoIterator<Item = Analyzer>) -> Grid {
+        self.analyzer = values.into_iter().collect();
+        self
+    }
+
+    /// Character n-gram ranges to try beside the word n-grams; `None` for no character block.
+    pub fn char_ngram_range(
+        mut self,
+        values: impl IntoIterator<Item = Option<(usize, usize)>>,
+    ) -> Grid {
+        self.char_ngram_range = values.into_iter().collect();
+        self
+    }
+
     /// The base setting.
     pub fn base(&self) -> &PipelineParams {
         &self.base
@@ -225,19 +261,32 @@ impl Grid {
             }
         }
         let b = &self.base;
+        // The base's blocks in the terms of `PipelineParams::features`.
+        let (base_analyzer, base_chars) = match &b.char_ngrams {
+            Some(c) => (c.analyzer, Some(c.ngram_range)),
+            None => (b.analyzer, None),
+        };
+        let blocks = self.analyzer.is_empty() && self.char_ngram_range.is_empty();
         let mut out = Vec::new();
         for c in or(&self.c, b.logistic.c) {
             for ng in or(&self.ngram_range, b.vocabulary.ngram_range) {
                 for md in or(&self.min_df, b.vocabulary.min_df) {
                     for sl in or(&self.sublinear_tf, b.tfidf.sublinear_tf) {
-                        out.push(
-                            b.clone()
-                                .c(c)
-                                .ngram_range(ng.0, ng.1)
-                                .min_df(md)
-                                .sublinear_tf(sl)
-                                .check()?,
-                        );
+                        for an in or(&self.analyzer, base_analyzer) {
+                            for cr in or(&self.char_ngram_range, base_chars) {
+                                let mut p = b.clone();
+                                if !blocks {
+                                    p = p.features(an, cr);
+                                }
+                                out.push(
+                                    p.c(c)
+                                        .ngram_range(ng.0, ng.1)
+                                        .min_df(md)
+                                        .sublinear_tf(sl)
+                                        .check()?,
+                                );
+                            }
+                        }
                     }
                 }
             }

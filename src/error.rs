@@ -128,6 +128,27 @@ pub enum Error {
         /// The regularization parameter in use.
         c: f64,
     },
+    /// Document-frequency bounds of the character n-grams beside the word n-grams that keep no
+    /// document on this corpus.
+    #[error("char_max_df ({max_df}) keeps fewer documents than char_min_df ({min_df}) on {n_docs} documents; raise char_max_df or lower char_min_df")]
+    CharDocFreqBounds {
+        /// Lower bound.
+        min_df: DocFreq,
+        /// Upper bound.
+        max_df: DocFreq,
+        /// Documents in the corpus.
+        n_docs: usize,
+    },
+    /// No character n-gram beside the word n-grams survives pruning.
+    #[error("after pruning, no character n-grams remain (char_min_df {min_df}, char_max_df {max_df}, {n_docs} documents); lower char_min_df or raise char_max_df")]
+    EmptyCharVocabulary {
+        /// Lower bound.
+        min_df: DocFreq,
+        /// Upper bound.
+        max_df: DocFreq,
+        /// Documents in the corpus.
+        n_docs: usize,
+    },
     /// A head the model does not have.
     #[error("the model has no head \"{head}\" (its heads: {})", heads.join(", "))]
     UnknownHead {

@@ -27,7 +27,9 @@
 //!
 //! * [`text::sentences`] splits news prose into sentences with character offsets;
 //! * [`text::tokenize`] is a Hugging Face `tokenizers` pipeline (saved as `tokenizer.json`);
-//! * [`features`] builds scikit-learn-compatible TF-IDF rows with a sorted, frozen vocabulary;
+//! * [`features`] builds scikit-learn-compatible TF-IDF rows with a sorted, frozen vocabulary,
+//!   from word n-grams and, optionally, character n-grams ([`features::chars`], scikit-learn's
+//!   `char` and `char_wb` analyzers) in a second block beside them;
 //! * [`model::logistic`] fits multinomial logistic regression on sparse rows with an in-place,
 //!   preconditioned L-BFGS;
 //! * [`Pipeline`] ties the stages together, predicts ([`Prediction`]), evaluates

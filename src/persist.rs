@@ -9,8 +9,11 @@
 //!                               training summary, section table with each section's SHA-256)
 //! "\n"
 //! payload                       binary sections, little-endian:
-//!   vocabulary                  terms in column order, UTF-8, separated by '\n'
-//!   idf                         f64 per column
+//!   vocabulary                  terms in column order, UTF-8, separated by '\n' (word block)
+//!   idf                         f64 per column (word block)
+//!   char.vocabulary             character n-grams in column order, each a u8 byte length and
+//!                               its UTF-8 bytes (only when the model has character n-grams)
+//!   char.idf                    f64 per column of the character block
 //!   head.N.weights              f32, n_features × n_classes, row-major
 //!   head.N.bias                 f32 per class
 //! "NCSHA256"                    8 bytes, then the SHA-256 of the header JSON (32 bytes)
@@ -52,7 +55,7 @@ const TRAILER_LEN: usize = 8 + 32;
 pub struct Section {
     /// Section name.
     pub name: String,
-    /// Element type: `utf8`, `f64le` or `f32le`.
+    /// Element type: `utf8`, `u8len-utf8` (length-prefixed strings), `f64le` or `f32le`.
     pub dtype: String,
     /// Offset in bytes from the start of the payload.
     pub offset: u64,

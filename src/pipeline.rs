@@ -31,8 +31,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
 use crate::error::{Error, ModelError, Result};
+use crate::features::chars::{
+    Analyzer, CharParams, CharScratch, CharVectorizer, CharVocabulary, MAX_CHAR_NGRAM,
+};
 use crate::features::tfidf::{Norm, TfidfParams, TfidfVectorizer};
-use crate::features::vocabulary::{DocFreq, Vocabulary, VocabularyParams};
+use crate::features::vocabulary::{DocFreq, ParamNames, Vocabulary, VocabularyParams};
 use crate::metrics::{ConfusionMatrix, Report};
 use crate::model::labels::LabelSet;
 use crate::model::logistic::{
@@ -59,8 +62,17 @@ fn default_seed() -> u64 {
 pub struct PipelineParams {
     /// Tokenizer options.
     pub tokenizer: TokenizerParams,
-    /// N-gram range and vocabulary pruning.
+    /// What the terms of the first (or only) block are: word n-grams (default), or character
+    /// n-grams (`char`, `char_wb`) of the normalized text, as scikit-learn's `analyzer`.
+    #[serde(default, skip_serializing_if = "Analyzer::is_word")]
+    pub analyzer: Analyzer,
+    /// N-gram range and vocabulary pruning of the first (or only) block.
     pub vocabulary: VocabularyParams,
+    /// A second block of character n-grams beside the word n-grams, with its own vocabulary,
+    /// idf and normalization (scikit-learn's `FeatureUnion` of two `TfidfVectorizer`s). Default
+    /// none; needs `analyzer` word.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub char_ngrams: Option<CharParams>,
     /// Term weighting.
     pub tfidf: TfidfParams,
     /// Solver options, shared by every head.
@@ -79,7 +91,9 @@ impl Default for PipelineParams {
     fn default() -> Self {
         PipelineParams {
             tokenizer: TokenizerParams::default(),
+            analyzer: Analyzer::Word,
             vocabulary: VocabularyParams::default(),
+            char_ngrams: None,
             tfidf: TfidfParams::default(),
             logistic: LogisticParams::default(),
             seed: DEFAULT_SEED,
@@ -117,6 +131,70 @@ impl PipelineParams {
     pub fn ngram_range(mut self, min: usize, max: usize) -> Self {
         self.vocabulary.ngram_range = (min, max);
         self
+    }
+
+    /// What the first (or only) block's terms are (default [`Analyzer::Word`]); with `Char` or
+    /// `CharWb`, [`PipelineParams::ngram_range`] counts characters (at most
+    /// [`MAX_CHAR_NGRAM`]).
+    pub fn analyzer(mut self, analyzer: Analyzer) -> Self {
+        self.analyzer = analyzer;
+        self
+    }
+
+    /// Add (or, with `None`, remove) a block of character n-grams beside the word n-grams.
+    ///
+    /// ```
+    /// use newsclass::features::chars::{Analyzer, CharParams};
+    /// use newsclass::PipelineParams;
+    ///
+    /// // Word 1- and 2-grams and, beside them, char_wb 2- to 5-grams.
+    /// let p = PipelineParams::default().char_ngrams(Some(CharParams::new(Analyzer::CharWb, 2, 5)));
+    /// assert!(p.check().is_ok());
+    /// ```
+    pub fn char_ngrams(mut self, char_ngrams: Option<CharParams>) -> Self {
+        self.char_ngrams = char_ngrams;
+        self
+    }
+
+    /// Choose the blocks as the command line does (`--analyzer`, `--char-ngram-range`): without
+    /// `char_ngram_range`, one block of `analyzer` terms over [`PipelineParams::ngram_range`];
+    /// with it, word n-grams over `ngram_range` and beside them character n-grams of `analyzer`
+    /// (`char_wb` when `analyzer` is word) over `char_ngram_range`. The character block keeps
+    /// the `min_df`, `max_df` and `max_features` of any [`CharParams`] already set.
+    pub fn features(
+        mut self,
+        analyzer: Analyzer,
+        char_ngram_range: Option<(usize, usize)>,
+    ) -> Self {
+        match char_ngram_range {
+            None => {
+                self.analyzer = analyzer;
+                self.char_ngrams = None;
+            }
+            Some((lo, hi)) => {
+                let mut c = self.char_ngrams.take().unwrap_or_default();
+                c.analyzer = if analyzer.is_word() {
+                    Analyzer::CharWb
+                } else {
+                    analyzer
+                };
+                c.ngram_range = (lo, hi);
+                self.analyzer = Analyzer::Word;
+                self.char_ngrams = Some(c);
+            }
+        }
+        self
+    }
+
+    /// The character block, if any: its analyzer and its vocabulary options (the unset ones
+    /// taken from the word block's). For `analyzer` char or char_wb this is the only block.
+    pub fn char_block(&self) -> Option<(Analyzer, VocabularyParams)> {
+        if !self.analyzer.is_word() {
+            return Some((self.analyzer, self.vocabulary.clone()));
+        }
+        self.char_ngrams
+            .as_ref()
+            .map(|c| (c.analyzer, c.vocabulary(&self.vocabulary)))
     }
 
     /// Drop terms in fewer documents than this (default 1 document).
@@ -191,13 +269,29 @@ impl PipelineParams {
     /// # Errors
     /// [`Error::InvalidParam`] naming the first option out of range.
     pub fn check(self) -> Result<ValidPipelineParams> {
-        self.vocabulary.check()?;
         if self.max_classes.is_some_and(|n| n < 2) {
             return Err(Error::param(
                 "max_classes",
                 self.max_classes.unwrap_or(0),
                 "must be at least 2",
             ));
+        }
+        if self.analyzer.is_word() {
+            self.vocabulary.check()?;
+        } else {
+            self.vocabulary
+                .check_with(&ParamNames::MAIN, MAX_CHAR_NGRAM)?;
+        }
+        if let Some(c) = &self.char_ngrams {
+            if !self.analyzer.is_word() {
+                return Err(Error::param(
+                    "analyzer",
+                    self.analyzer,
+                    "character n-grams beside other terms (char_ngrams) go with word n-grams; \
+                     use analyzer word with char_ngrams, or analyzer char / char_wb alone",
+                ));
+            }
+            c.check(&self.vocabulary)?;
         }
         let logistic = self.logistic.clone().check()?;
         Ok(ValidPipelineParams {
@@ -247,7 +341,7 @@ pub struct Head {
 pub struct TrainingSummary {
     /// Training rows.
     pub n_rows: usize,
-    /// Vocabulary size.
+    /// Number of features (columns): the word block's terms plus the character block's.
     pub n_features: usize,
     /// SHA-256 of the training texts and labels, in row order ([`Dataset::sha256`]).
     pub data_sha256: String,
@@ -302,12 +396,25 @@ pub enum Progress<'a> {
     },
 }
 
+/// Reusable buffers for turning one text into its feature row.
+#[derive(Debug, Default)]
+struct Scratch {
+    tokens: TokenBuffer,
+    cols: Vec<u32>,
+    normalized: String,
+    chars: CharScratch,
+    row: SparseVec,
+}
+
 /// A fitted pipeline.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
     params: PipelineParams,
     tokenizer: Tokenizer,
-    vectorizer: TfidfVectorizer,
+    /// The word n-gram block (columns first), unless `analyzer` is char or char_wb.
+    word: Option<TfidfVectorizer>,
+    /// The character n-gram block (columns after the word block's), if any.
+    chars: Option<CharVectorizer>,
     heads: Vec<Head>,
     summary: TrainingSummary,
     /// Where each head's probabilities start in a [`Prediction`]; one more entry at the end.
@@ -510,18 +617,67 @@ impl Pipeline {
         progress(Progress::Tokenizing { n_docs: data.len() });
         // The data hash (for the model's training summary) runs beside the vocabulary fit, whose
         // interning is sequential.
-        let (data_sha256, fitted) = rayon::join(
-            || data.sha256(),
-            || {
-                TfidfVectorizer::fit_transform_checked(
-                    &params.vocabulary,
-                    &params.tfidf,
-                    data.texts(),
-                    |t, b| tokenizer.tokenize_into(t, b),
-                )
-            },
-        );
-        let (vectorizer, x) = fitted?;
+        let fit_word = || {
+            params
+                .analyzer
+                .is_word()
+                .then(|| {
+                    TfidfVectorizer::fit_transform_checked(
+                        &params.vocabulary,
+                        &params.tfidf,
+                        data.texts(),
+                        |t, b| tokenizer.tokenize_into(t, b),
+                    )
+                })
+                .transpose()
+        };
+        let fit_chars = || {
+            params
+                .char_block()
+                .map(|(analyzer, vocabulary)| {
+                    CharVectorizer::fit_transform_checked(
+                        analyzer,
+                        &vocabulary,
+                        &params.tfidf,
+                        data.texts(),
+                        |t, s| tokenizer.normalize_into(t, s),
+                    )
+                    .map_err(|e| match e {
+                        // Name the second block's bounds as such.
+                        Error::EmptyVocabulary {
+                            min_df,
+                            max_df,
+                            n_docs,
+                        } if params.analyzer.is_word() => Error::EmptyCharVocabulary {
+                            min_df,
+                            max_df,
+                            n_docs,
+                        },
+                        Error::DocFreqBounds {
+                            min_df,
+                            max_df,
+                            n_docs,
+                        } if params.analyzer.is_word() => Error::CharDocFreqBounds {
+                            min_df,
+                            max_df,
+                            n_docs,
+                        },
+                        e => e,
+                    })
+                })
+                .transpose()
+        };
+        let (data_sha256, (word, chars)) =
+            rayon::join(|| data.sha256(), || rayon::join(fit_word, fit_chars));
+        let (word, chars) = (word?, chars?);
+        let (word, word_x) = word.unzip();
+        let (chars, char_x) = chars.unzip();
+        // Columns: the word block's, then the character block's.
+        let x = match (word_x, char_x) {
+            (Some(a), Some(b)) => a.hstack(&b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => unreachable!("checked parameters have at least one block"),
+        };
         progress(Progress::Vectorized {
             n_features: x.n_cols,
             nnz: x.nnz(),
@@ -570,14 +726,14 @@ impl Pipeline {
         }
         let summary = TrainingSummary {
             n_rows: data.len(),
-            n_features: vectorizer.n_features(),
+            n_features: x.n_cols,
             data_sha256,
             heads: head_summaries,
         };
         Ok(Self::assemble(
             params.params().clone(),
             tokenizer,
-            vectorizer,
+            (word, chars),
             heads,
             summary,
         ))
@@ -604,7 +760,7 @@ impl Pipeline {
     fn assemble(
         params: PipelineParams,
         tokenizer: Tokenizer,
-        vectorizer: TfidfVectorizer,
+        (word, chars): (Option<TfidfVectorizer>, Option<CharVectorizer>),
         heads: Vec<Head>,
         summary: TrainingSummary,
     ) -> Pipeline {
@@ -615,7 +771,8 @@ impl Pipeline {
         Pipeline {
             params,
             tokenizer,
-            vectorizer,
+            word,
+            chars,
             heads,
             summary,
             offsets,
@@ -660,9 +817,21 @@ impl Pipeline {
         &self.tokenizer
     }
 
-    /// The fitted vectorizer.
-    pub fn vectorizer(&self) -> &TfidfVectorizer {
-        &self.vectorizer
+    /// The fitted word n-gram block (its columns come first), unless the model's analyzer is
+    /// char or char_wb.
+    pub fn vectorizer(&self) -> Option<&TfidfVectorizer> {
+        self.word.as_ref()
+    }
+
+    /// The fitted character n-gram block (its columns follow the word block's), if any.
+    pub fn char_vectorizer(&self) -> Option<&CharVectorizer> {
+        self.chars.as_ref()
+    }
+
+    /// Number of features: the word block's columns plus the character block's.
+    pub fn n_features(&self) -> usize {
+        self.word.as_ref().map_or(0, TfidfVectorizer::n_features)
+            + self.chars.as_ref().map_or(0, CharVectorizer::n_features)
     }
 
     /// What the model was trained on.
@@ -670,25 +839,45 @@ impl Pipeline {
         &self.summary
     }
 
-    /// The TF-IDF row of one text.
+    /// The feature row of one text: the word block's TF-IDF row, then the character block's
+    /// (each normalized on its own).
     pub fn transform(&self, text: &str) -> SparseVec {
-        let mut tokens = TokenBuffer::default();
-        self.tokenizer.tokenize_into(text, &mut tokens);
-        self.vectorizer.transform(&tokens, &mut Vec::new())
+        let mut scratch = Scratch::default();
+        self.features_into(text, &mut scratch);
+        scratch.row
     }
 
-    fn predict_one(
-        &self,
-        text: &str,
-        tokens: &mut TokenBuffer,
-        scratch: &mut Vec<u32>,
-    ) -> Prediction<'_> {
-        self.tokenizer.tokenize_into(text, tokens);
-        let x = self.vectorizer.transform(tokens, scratch);
+    /// Fill `scratch.row` with the feature row of `text`.
+    #[inline]
+    fn features_into(&self, text: &str, scratch: &mut Scratch) {
+        let Scratch {
+            tokens,
+            cols,
+            normalized,
+            chars,
+            row,
+        } = scratch;
+        row.indices.clear();
+        row.values.clear();
+        let mut offset = 0;
+        if let Some(word) = &self.word {
+            self.tokenizer.tokenize_into(text, tokens);
+            word.transform_into(tokens, cols, 0, &mut row.indices, &mut row.values);
+            offset = word.n_features() as u32;
+        }
+        if let Some(block) = &self.chars {
+            self.tokenizer.normalize_into(text, normalized);
+            block.transform_into(normalized, chars, offset, &mut row.indices, &mut row.values);
+        }
+    }
+
+    fn predict_one(&self, text: &str, scratch: &mut Scratch) -> Prediction<'_> {
+        self.features_into(text, scratch);
+        let x = &scratch.row;
         let mut probs = vec![0.0f32; *self.offsets.last().unwrap_or(&0)].into_boxed_slice();
         for (h, head) in self.heads.iter().enumerate() {
             head.model
-                .predict_proba_into(&x, &mut probs[self.offsets[h]..self.offsets[h + 1]]);
+                .predict_proba_into(x, &mut probs[self.offsets[h]..self.offsets[h + 1]]);
         }
         Prediction { model: self, probs }
     }
@@ -697,10 +886,9 @@ impl Pipeline {
     pub fn predict<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<Prediction<'_>> {
         texts
             .par_iter()
-            .map_init(
-                || (TokenBuffer::default(), Vec::new()),
-                |(tokens, scratch), text| self.predict_one(text.as_ref(), tokens, scratch),
-            )
+            .map_init(Scratch::default, |scratch, text| {
+                self.predict_one(text.as_ref(), scratch)
+            })
             .collect()
     }
 
@@ -775,12 +963,18 @@ impl Pipeline {
     /// own sections; [`persist`] only frames them.
     fn frame(&self) -> (ModelHeader, Sections) {
         let mut sections = Sections::default();
-        sections.add(
-            "vocabulary",
-            "utf8",
-            self.vectorizer.vocabulary().to_section(),
-        );
-        sections.add("idf", "f64le", self.vectorizer.idf_section());
+        if let Some(word) = &self.word {
+            sections.add("vocabulary", "utf8", word.vocabulary().to_section());
+            sections.add("idf", "f64le", word.idf_section());
+        }
+        if let Some(chars) = &self.chars {
+            sections.add(
+                "char.vocabulary",
+                "u8len-utf8",
+                chars.vocabulary().to_section(),
+            );
+            sections.add("char.idf", "f64le", chars.idf_section());
+        }
         for (i, h) in self.heads.iter().enumerate() {
             sections.add(
                 &format!("head.{i}.weights"),
@@ -806,7 +1000,7 @@ impl Pipeline {
                 })
                 .collect(),
             training: self.summary.clone(),
-            n_features: self.vectorizer.n_features(),
+            n_features: self.n_features(),
             sections: sections.table().to_vec(),
         };
         (header, sections)
@@ -857,8 +1051,39 @@ impl Pipeline {
         let tokenizer = Tokenizer::from_json(params.tokenizer.clone(), &tokenizer.to_string())?;
         persist::verify(&sections, payload)?;
         let section = |name: &str| persist::section(&sections, payload, name);
-        let vocabulary = Vocabulary::from_section("vocabulary", section("vocabulary")?)?;
-        let d = vocabulary.len();
+        let word = if params.analyzer.is_word() {
+            let vocabulary = Vocabulary::from_section("vocabulary", section("vocabulary")?)?;
+            let idf = TfidfVectorizer::idf_from_section("idf", section("idf")?, vocabulary.len())?;
+            Some(TfidfVectorizer::from_parts(
+                params.vocabulary.clone(),
+                params.tfidf.clone(),
+                vocabulary,
+                idf,
+            )?)
+        } else {
+            None
+        };
+        let chars = match params.char_block() {
+            Some((analyzer, vocabulary_params)) => {
+                let vocabulary =
+                    CharVocabulary::from_section("char.vocabulary", section("char.vocabulary")?)?;
+                let idf = TfidfVectorizer::idf_from_section(
+                    "char.idf",
+                    section("char.idf")?,
+                    vocabulary.len(),
+                )?;
+                Some(CharVectorizer::from_parts(
+                    analyzer,
+                    vocabulary_params,
+                    params.tfidf.clone(),
+                    vocabulary,
+                    idf,
+                )?)
+            }
+            None => None,
+        };
+        let d = word.as_ref().map_or(0, TfidfVectorizer::n_features)
+            + chars.as_ref().map_or(0, CharVectorizer::n_features);
         if d != n_features {
             return Err(ModelError::FeatureCount {
                 terms: d,
@@ -866,13 +1091,6 @@ impl Pipeline {
             }
             .into());
         }
-        let idf = TfidfVectorizer::idf_from_section("idf", section("idf")?, d)?;
-        let vectorizer = TfidfVectorizer::from_parts(
-            params.vocabulary.clone(),
-            params.tfidf.clone(),
-            vocabulary,
-            idf,
-        )?;
         let mut heads = Vec::new();
         for (i, h) in head_headers.into_iter().enumerate() {
             let labels = LabelSet::from_sorted(h.labels)?;
@@ -892,7 +1110,11 @@ impl Pipeline {
             return Err(ModelError::NoHeads.into());
         }
         Ok(Self::assemble(
-            params, tokenizer, vectorizer, heads, training,
+            params,
+            tokenizer,
+            (word, chars),
+            heads,
+            training,
         ))
     }
 
@@ -1026,6 +1248,95 @@ mod tests {
             })
         ));
         assert_eq!(PipelineParams::default().seed, DEFAULT_SEED);
+    }
+
+    #[test]
+    fn char_params_are_checked_by_the_builder() {
+        let chars =
+            |a, lo, hi| PipelineParams::default().char_ngrams(Some(CharParams::new(a, lo, hi)));
+        assert!(chars(Analyzer::CharWb, 2, 5).check().is_ok());
+        assert!(matches!(
+            chars(Analyzer::CharWb, 2, 7).check(),
+            Err(Error::InvalidParam {
+                name: "char_ngram_range",
+                ..
+            })
+        ));
+        assert!(matches!(
+            chars(Analyzer::Word, 2, 5).check(),
+            Err(Error::InvalidParam {
+                name: "char_analyzer",
+                ..
+            })
+        ));
+        assert!(matches!(
+            chars(Analyzer::Char, 2, 5).analyzer(Analyzer::Char).check(),
+            Err(Error::InvalidParam {
+                name: "analyzer",
+                ..
+            })
+        ));
+        assert!(matches!(
+            PipelineParams::default()
+                .analyzer(Analyzer::Char)
+                .ngram_range(1, 8)
+                .check(),
+            Err(Error::InvalidParam {
+                name: "ngram_range",
+                ..
+            })
+        ));
+        let p = PipelineParams::default()
+            .char_ngrams(Some(CharParams::default().min_df(DocFreq::Count(3))))
+            .features(Analyzer::Char, Some((1, 3)));
+        let c = p.char_ngrams.as_ref().unwrap();
+        assert_eq!(
+            (c.analyzer, c.ngram_range, c.min_df),
+            (Analyzer::Char, (1, 3), Some(DocFreq::Count(3)))
+        );
+        let p = p.features(Analyzer::CharWb, None);
+        assert_eq!(
+            (p.analyzer, p.char_ngrams.is_none()),
+            (Analyzer::CharWb, true)
+        );
+    }
+
+    #[test]
+    fn char_blocks_save_and_load_to_the_same_bytes_and_rows() {
+        let d = data();
+        for params in [
+            PipelineParams::default().features(Analyzer::CharWb, Some((2, 4))),
+            PipelineParams::default()
+                .analyzer(Analyzer::Char)
+                .ngram_range(1, 3),
+        ] {
+            let p = Pipeline::fit(&params.c(10.0).check().unwrap(), &d).unwrap();
+            let bytes = p.to_bytes();
+            let q = Pipeline::from_bytes(&bytes).unwrap();
+            assert_eq!(q.to_bytes(), bytes);
+            assert_eq!(q.n_features(), p.n_features());
+            for t in d.texts() {
+                assert_eq!(p.transform(t), q.transform(t));
+                let row = p.transform(t);
+                assert!(row.indices.windows(2).all(|w| w[0] < w[1]));
+            }
+            assert_eq!(p.predict(d.texts()), q.predict(d.texts()));
+        }
+        // Word block first, then the char block, each of unit length.
+        let params = PipelineParams::default().features(Analyzer::CharWb, Some((2, 4)));
+        let p = Pipeline::fit(&params.check().unwrap(), &d).unwrap();
+        let split = p.vectorizer().unwrap().n_features() as u32;
+        let row = p.transform(d.texts()[0].as_str());
+        let norm = |keep: &dyn Fn(u32) -> bool| {
+            row.indices
+                .iter()
+                .zip(&row.values)
+                .filter(|(&i, _)| keep(i))
+                .map(|(_, &v)| f64::from(v) * f64::from(v))
+                .sum::<f64>()
+        };
+        assert!((norm(&|i| i < split) - 1.0).abs() < 1e-5);
+        assert!((norm(&|i| i >= split) - 1.0).abs() < 1e-5);
     }
 
     #[test]

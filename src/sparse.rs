@@ -74,6 +74,65 @@ impl CsrMatrix {
         }
     }
 
+    /// Assemble a matrix from consecutive blocks of rows, each given as (row lengths, column
+    /// indices, values) of its rows one after another.
+    pub(crate) fn from_blocks(
+        n_cols: usize,
+        n_rows: usize,
+        blocks: Vec<(Vec<usize>, Vec<u32>, Vec<f32>)>,
+    ) -> CsrMatrix {
+        let nnz = blocks.iter().map(|b| b.1.len()).sum();
+        let mut rows = CsrMatrix {
+            n_cols,
+            indptr: Vec::with_capacity(n_rows + 1),
+            indices: Vec::with_capacity(nnz),
+            values: Vec::with_capacity(nnz),
+        };
+        rows.indptr.push(0);
+        for (lens, indices, values) in blocks {
+            for len in lens {
+                rows.indptr
+                    .push(rows.indptr.last().copied().unwrap_or(0) + len);
+            }
+            rows.indices.extend_from_slice(&indices);
+            rows.values.extend_from_slice(&values);
+        }
+        rows
+    }
+
+    /// The columns of `self` followed by the columns of `other` (scikit-learn's `hstack`): row
+    /// `r` holds row `r` of `self`, then row `r` of `other` with its columns shifted by
+    /// `self.n_cols`.
+    ///
+    /// # Panics
+    /// When the row counts differ.
+    pub fn hstack(&self, other: &CsrMatrix) -> CsrMatrix {
+        assert_eq!(
+            self.n_rows(),
+            other.n_rows(),
+            "hstack of different row counts"
+        );
+        let shift = self.n_cols as u32;
+        let nnz = self.nnz() + other.nnz();
+        let mut out = CsrMatrix {
+            n_cols: self.n_cols + other.n_cols,
+            indptr: Vec::with_capacity(self.indptr.len()),
+            indices: Vec::with_capacity(nnz),
+            values: Vec::with_capacity(nnz),
+        };
+        out.indptr.push(0);
+        for r in 0..self.n_rows() {
+            let (ia, va) = self.row(r);
+            let (ib, vb) = other.row(r);
+            out.indices.extend_from_slice(ia);
+            out.indices.extend(ib.iter().map(|&c| c + shift));
+            out.values.extend_from_slice(va);
+            out.values.extend_from_slice(vb);
+            out.indptr.push(out.indices.len());
+        }
+        out
+    }
+
     /// The rows as separate sparse vectors (the inverse of [`CsrMatrix::from_rows`]).
     pub fn to_rows(&self) -> Vec<SparseVec> {
         (0..self.n_rows())

@@ -18,12 +18,14 @@ use std::path::PathBuf;
 use linfa::prelude::*;
 use linfa_logistic::MultiLogisticRegression;
 use ndarray::{Array1, Array2};
+use newsclass::features::chars::{ngrams, Analyzer, CharParams, CharVectorizer};
 use newsclass::features::tfidf::{Norm, TfidfParams, TfidfVectorizer};
 use newsclass::features::vocabulary::{DocFreq, VocabularyParams};
 use newsclass::model::labels::LabelSet;
 use newsclass::model::logistic::{fit, ClassWeight, LogisticModel, LogisticParams};
 use newsclass::sparse::{CsrMatrix, SparseVec};
 use newsclass::text::tokenize::{TokenBuffer, Tokenizer, TokenizerParams};
+use newsclass::{Pipeline, PipelineParams};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -673,6 +675,235 @@ fn logistic_regression_matches_linfa_logistic() {
         assert!(
             intercept_diff <= COEF_TOL,
             "C={c}: intercept differs by {intercept_diff:e}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Character n-grams vs scikit-learn (tests/fixtures/conformance_char.json)
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+struct CharFixture {
+    versions: Value,
+    extra_documents: Vec<String>,
+    probes: Vec<CharProbe>,
+    settings: Vec<CharCase>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CharProbe {
+    text: String,
+    /// `tokenizer.normalizer.normalize_str(text)` in Python.
+    normalized: String,
+    analyzer: String,
+    ngram_range: (usize, usize),
+    /// scikit-learn's `build_analyzer()(text)`, sorted.
+    ngrams: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CharCase {
+    name: String,
+    /// `char` (one character vectorizer) or `union` (word block, then character block).
+    kind: String,
+    params: CharCaseParams,
+    blocks: std::collections::BTreeMap<String, CharBlock>,
+    rows: Vec<FixtureRow>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CharCaseParams {
+    analyzer: String,
+    ngram_range: (usize, usize),
+    min_df: Value,
+    max_df: Value,
+    sublinear_tf: bool,
+    smooth_idf: bool,
+    norm: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct CharBlock {
+    vocabulary: Vec<String>,
+    idf: Vec<f64>,
+}
+
+fn char_fixture() -> CharFixture {
+    serde_json::from_str(&read_fixture("conformance_char.json"))
+        .expect("tests/fixtures/conformance_char.json has the expected layout")
+}
+
+fn analyzer(name: &str) -> Analyzer {
+    Analyzer::parse(name).unwrap_or_else(|e| panic!("fixture analyzer {name}: {e}"))
+}
+
+fn assert_same_terms(what: &str, ours: &[String], theirs: &[String]) {
+    if let Some(i) = (0..ours.len().max(theirs.len())).find(|&i| ours.get(i) != theirs.get(i)) {
+        panic!(
+            "{what}: vocabulary differs at column {i}: ours {:?}, sklearn {:?} ({} vs {} terms)",
+            ours.get(i),
+            theirs.get(i),
+            ours.len(),
+            theirs.len()
+        );
+    }
+}
+
+/// Largest difference between our rows and the fixture's, checking that the columns agree.
+fn row_diff(what: &str, ours: &[SparseVec], theirs: &[FixtureRow]) -> f64 {
+    assert_eq!(ours.len(), theirs.len(), "{what}: row count");
+    let mut diff = 0.0f64;
+    for (d, (o, t)) in ours.iter().zip(theirs).enumerate() {
+        assert_eq!(
+            o.indices, t.indices,
+            "{what}: row {d} has different columns"
+        );
+        diff = diff.max(max_abs_diff(
+            o.values.iter().map(|&x| f64::from(x)),
+            t.values.iter().copied(),
+        ));
+    }
+    diff
+}
+
+#[test]
+fn char_fixture_records_versions_and_covers_the_cases() {
+    let f = char_fixture();
+    for key in ["sklearn", "numpy", "tokenizers"] {
+        assert!(
+            f.versions.get(key).and_then(Value::as_str).is_some(),
+            "conformance_char.json does not record the {key} version"
+        );
+    }
+    assert!(f.probes.iter().any(|p| p.analyzer == "char"));
+    assert!(f.probes.iter().any(|p| p.analyzer == "char_wb"));
+    assert!(f.settings.iter().any(|s| s.kind == "union"));
+    assert!(f.extra_documents.iter().any(|d| d.contains('\t')));
+}
+
+#[test]
+fn char_ngrams_match_sklearn_analyzers() {
+    let t = tokenizer();
+    for p in &char_fixture().probes {
+        let normalized = t.normalize(&p.text);
+        assert_eq!(
+            normalized, p.normalized,
+            "normalized text of {:?} differs from Python tokenizers",
+            p.text
+        );
+        let mut ours = ngrams(analyzer(&p.analyzer), &normalized, p.ngram_range);
+        ours.sort();
+        assert_eq!(
+            ours, p.ngrams,
+            "{} {:?} n-grams of {:?}",
+            p.analyzer, p.ngram_range, p.text
+        );
+    }
+}
+
+#[test]
+fn char_tfidf_matches_sklearn() {
+    let f = char_fixture();
+    let docs: Vec<String> = texts()
+        .into_iter()
+        .chain(f.extra_documents.iter().cloned())
+        .collect();
+    let t = tokenizer();
+    for case in &f.settings {
+        let p = &case.params;
+        let vp = VocabularyParams {
+            ngram_range: p.ngram_range,
+            min_df: doc_freq("min_df", &p.min_df),
+            max_df: doc_freq("max_df", &p.max_df),
+            max_features: None,
+        };
+        let tp = TfidfParams {
+            sublinear_tf: p.sublinear_tf,
+            smooth_idf: p.smooth_idf,
+            norm: match p.norm.as_str() {
+                "l2" => Norm::L2,
+                other => panic!("{}: unexpected norm {other}", case.name),
+            },
+        };
+        let (rows, idf_diff) = match case.kind.as_str() {
+            "char" => {
+                let (v, x) = CharVectorizer::fit_transform(
+                    analyzer(&p.analyzer),
+                    &vp,
+                    &tp,
+                    &docs,
+                    |d, s| t.normalize_into(d, s),
+                )
+                .unwrap_or_else(|e| panic!("{}: fit failed: {e}", case.name));
+                let block = &case.blocks["char"];
+                assert_same_terms(&case.name, v.terms(), &block.vocabulary);
+                let idf = max_abs_diff(v.idf().iter().copied(), block.idf.iter().copied());
+                // Transforming each text alone gives the fitted rows.
+                for (r, d) in docs.iter().enumerate() {
+                    let row = v.transform(&t.normalize(d));
+                    assert_eq!((row.indices.as_slice(), row.values.as_slice()), x.row(r));
+                }
+                (x.to_rows(), idf)
+            }
+            "union" => {
+                // The pipeline's features: word 1-2-grams (same min_df and sublinear_tf), then
+                // the character block.
+                let labels: Vec<String> = (0..docs.len()).map(|i| format!("c{}", i % 2)).collect();
+                let data = newsclass::Dataset::new(docs.clone())
+                    .unwrap()
+                    .with_head("label", labels)
+                    .unwrap();
+                let params = PipelineParams::default()
+                    .ngram_range(1, 2)
+                    .min_df(vp.min_df)
+                    .sublinear_tf(tp.sublinear_tf)
+                    .char_ngrams(Some(CharParams::new(
+                        analyzer(&p.analyzer),
+                        p.ngram_range.0,
+                        p.ngram_range.1,
+                    )))
+                    .check()
+                    .unwrap();
+                let model = Pipeline::fit(&params, &data).unwrap();
+                let word = model.vectorizer().expect("a word block");
+                let chars = model.char_vectorizer().expect("a character block");
+                assert_same_terms(
+                    &format!("{} word", case.name),
+                    word.terms(),
+                    &case.blocks["word"].vocabulary,
+                );
+                assert_same_terms(
+                    &format!("{} char", case.name),
+                    chars.terms(),
+                    &case.blocks["char"].vocabulary,
+                );
+                let idf = max_abs_diff(
+                    word.idf().iter().chain(chars.idf()).copied(),
+                    case.blocks["word"]
+                        .idf
+                        .iter()
+                        .chain(&case.blocks["char"].idf)
+                        .copied(),
+                );
+                (docs.iter().map(|d| model.transform(d)).collect(), idf)
+            }
+            other => panic!("{}: unexpected kind {other}", case.name),
+        };
+        let rows_diff = row_diff(&case.name, &rows, &case.rows);
+        eprintln!(
+            "char tfidf {}: max |Δidf| = {idf_diff:.3e}, max |Δrow| = {rows_diff:.3e}",
+            case.name
+        );
+        assert!(
+            idf_diff <= IDF_TOL,
+            "{}: idf differs by {idf_diff:e}",
+            case.name
+        );
+        assert!(
+            rows_diff <= ROW_TOL,
+            "{}: rows differ by {rows_diff:e}",
+            case.name
         );
     }
 }

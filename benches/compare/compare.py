@@ -34,7 +34,7 @@ TIME_BIN = "/usr/bin/time"
 
 TOOLS_ALL = ["newsclass", "sklearn-saga", "sklearn-lbfgs", "fasttext-bigram", "fasttext-unigram"]
 PEERS_FOR_RATIO = ["sklearn-saga", "sklearn-lbfgs", "fasttext-bigram"]
-DATASETS_ALL = ["ag_news", "ag_news_31k", "ag_news_full", "20newsgroups", "newsclass-data", "scaling"]
+DATASETS_ALL = ["ag_news", "ag_news_char", "ag_news_31k", "ag_news_full", "20newsgroups", "newsclass-data", "scaling"]
 SCALING_SIZES = [2500, 5000, 10000, 20000]
 SCALING_TOOLS = ["newsclass", "sklearn-saga", "fasttext-bigram"]
 
@@ -103,7 +103,22 @@ def dataset_specs(shared: Path, project_data: Path):
     # placed beside them (skipped with a message while it is absent).
     for name, file in (("ag_news_31k", "train_31533.csv"), ("ag_news_full", "train.csv")):
         specs[name] = dict(specs["ag_news"], train=shared / "ag_news" / file)
+    # AG News with character n-grams beside the word n-grams: word (1,2) + char_wb (2,5), each a
+    # TF-IDF block of its own (scikit-learn: FeatureUnion of two TfidfVectorizers with the same
+    # min_df 2 and sublinear tf). Only newsclass and scikit-learn saga run on it.
+    specs["ag_news_char"] = dict(specs["ag_news"], char=("char_wb", 2, 5), tools=["newsclass", "sklearn-saga"])
     return specs
+
+
+def features_note(spec):
+    """How the features of a data set differ from the default word (1,2)-grams, or None."""
+    if not spec.get("char"):
+        return None
+    a, lo, hi = spec["char"]
+    return (f"features: word (1,2)-grams + {a} ({lo},{hi})-grams, two TF-IDF blocks (min_df 2, sublinear tf, "
+            f"each L2-normalized); newsclass `--analyzer {a} --char-ngram-range {lo},{hi}`, scikit-learn "
+            f"`FeatureUnion([TfidfVectorizer(ngram_range=(1,2), ...), TfidfVectorizer(analyzer='{a}', "
+            f"ngram_range=({lo},{hi}), ...)])`")
 
 
 def data_args(spec):
@@ -280,6 +295,9 @@ class Runner:
             train_cmd = [self.nc_bin, "train", "--data", spec["train"], *nh, "--text-column", spec["text_cols"],
                          "--label-columns", spec["nc_label_columns"], "--model", model, "--ngram-range", "1,2",
                          "--min-df", "2", "--sublinear-tf", "--c", f"{self.args.c:g}", "--quiet"]
+            if spec.get("char"):
+                a, lo, hi = spec["char"]
+                train_cmd += ["--analyzer", a, "--char-ngram-range", f"{lo},{hi}"]
             pred_cmd = [self.nc_bin, "predict", "--model", model, "--input-format", spec["fmt"], *nh,
                         "--text-column", spec["text_cols"], "--format", "csv", spec["test"]]
             eval_cmd = [self.nc_bin, "eval", "--model", model, "--data", spec["test"], *nh, "--text-column",
@@ -291,6 +309,9 @@ class Runner:
             train_cmd = [self.py, HERE / "sk_train.py", *data_args(spec), "--label-col", spec["label_col"],
                          "--train", spec["train"], "--model", model, "--meta", workdir / "meta.json",
                          "--solver", solver, "--c", f"{self.args.c:g}", "--max-iter", str(self.args.max_iter)]
+            if spec.get("char"):
+                a, lo, hi = spec["char"]
+                train_cmd += ["--char-analyzer", a, "--char-ngram-range", f"{lo},{hi}"]
             pred_cmd = [self.py, HERE / "sk_predict.py", *data_args(spec), "--model", model,
                         "--input", spec["test"], "--out", labels_out]
             env = self.env_sklearn
@@ -643,10 +664,13 @@ def main():
             texts, gold = read_records(spec["test"], spec["fmt"], spec["no_header"], spec["text_cols"],
                                        spec["label_col"])
             n_train = len(read_records(spec["train"], spec["fmt"], spec["no_header"], spec["text_cols"])[0])
+            job_tools = [t for t in tool_list if t in spec.get("tools", tool_list)]
             entry = {"train_file": str(spec["train"]), "test_file": str(spec["test"]), "n_train": n_train,
-                     "n_test": len(texts), "runs": {t: [] for t in tool_list}, "failures": {}}
+                     "n_test": len(texts), "runs": {t: [] for t in job_tools}, "failures": {}}
+            if features_note(spec):
+                entry["features"] = features_note(spec)
             results["datasets"][tag] = entry
-            state[tag] = (spec, gold, len(texts), entry, list(tool_list))
+            state[tag] = (spec, gold, len(texts), entry, job_tools)
         for r in range(args.runs):
             for tag, _ in jobs:
                 spec, gold, n_test, entry, live = state[tag]
@@ -774,6 +798,9 @@ def render_markdown(res, tools):
         if name == "newsclass-data" and nc:
             desc += " (newsclass trains the topic and stance heads in one model, so its train time covers both)"
         L.append(desc)
+        if d.get("features"):
+            L.append("")
+            L.append(d["features"] + ".")
         L.append("")
         L.append(md_table(d.get("summary", {}), d.get("ratios", {}), tools))
         checks = [r["predict_check"].get("accuracy") for r in nc if r.get("predict_check")]

@@ -23,6 +23,9 @@ def main():
     ap.add_argument("--solver", choices=["saga", "lbfgs"], required=True)
     ap.add_argument("--c", type=float, default=10.0)
     ap.add_argument("--max-iter", type=int, default=1000)
+    ap.add_argument("--char-analyzer", choices=["char", "char_wb"], default=None,
+                    help="add character n-grams beside the word n-grams (FeatureUnion of two TfidfVectorizers)")
+    ap.add_argument("--char-ngram-range", default="2,5", help="MIN,MAX of the character n-grams")
     args = ap.parse_args()
 
     import joblib
@@ -38,6 +41,12 @@ def main():
     labels = [canon_label(lab) for lab in labels]
 
     vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+    if args.char_analyzer:
+        from sklearn.pipeline import FeatureUnion
+
+        lo, hi = (int(x) for x in args.char_ngram_range.split(","))
+        chars = TfidfVectorizer(analyzer=args.char_analyzer, ngram_range=(lo, hi), min_df=2, sublinear_tf=True)
+        vec = FeatureUnion([("word", vec), ("char", chars)])
     X = vec.fit_transform(texts)
     clf = LogisticRegression(C=args.c, solver=args.solver, max_iter=args.max_iter, random_state=0)
     with warnings.catch_warnings(record=True) as caught:

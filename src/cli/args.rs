@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::ValueEnum;
 use newsclass::data::{Column, DataFormat, DataSpec, Dataset};
+use newsclass::features::chars::{Analyzer, CharParams};
 use newsclass::features::tfidf::Norm;
 use newsclass::features::vocabulary::DocFreq;
 use newsclass::model::logistic::ClassWeight;
@@ -100,11 +101,42 @@ pub enum ClassWeightArg {
     Balanced,
 }
 
-/// Parse `MIN,MAX`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum AnalyzerArg {
+    Word,
+    Char,
+    #[value(name = "char_wb")]
+    CharWb,
+}
+
+impl From<AnalyzerArg> for Analyzer {
+    fn from(a: AnalyzerArg) -> Analyzer {
+        match a {
+            AnalyzerArg::Word => Analyzer::Word,
+            AnalyzerArg::Char => Analyzer::Char,
+            AnalyzerArg::CharWb => Analyzer::CharWb,
+        }
+    }
+}
+
+/// Parse `MIN,MAX` for `--ngram-range`.
 pub fn parse_ngram_range(s: &str) -> anyhow::Result<(usize, usize)> {
+    parse_range("ngram-range", "1,2", s)
+}
+
+/// Parse `MIN,MAX` or `none` for `--char-ngram-range`.
+pub fn parse_char_ngram_range(s: &str) -> anyhow::Result<Option<(usize, usize)>> {
+    if s.trim() == "none" {
+        return Ok(None);
+    }
+    parse_range("char-ngram-range", "2,5 (or none)", s).map(Some)
+}
+
+/// Parse `MIN,MAX` for `--FLAG`.
+fn parse_range(flag: &str, example: &str, s: &str) -> anyhow::Result<(usize, usize)> {
     let bad = || {
         usage(format!(
-            "invalid value '{s}' for '--ngram-range': expected MIN,MAX such as 1,2"
+            "invalid value '{s}' for '--{flag}': expected MIN,MAX such as {example}"
         ))
     };
     let (a, b) = s.split_once(',').ok_or_else(bad)?;
@@ -142,6 +174,27 @@ pub struct ModelArgs {
         help_heading = "Features"
     )]
     pub max_features: Option<usize>,
+    /// Character n-grams of --char-ngram-range: drop those in fewer documents than this
+    /// (default: as --min-df).
+    #[arg(
+        long,
+        value_name = "N|F",
+        allow_negative_numbers = true,
+        help_heading = "Character n-grams"
+    )]
+    pub char_min_df: Option<String>,
+    /// Character n-grams of --char-ngram-range: drop those in more documents than this
+    /// (default: as --max-df).
+    #[arg(
+        long,
+        value_name = "N|F",
+        allow_negative_numbers = true,
+        help_heading = "Character n-grams"
+    )]
+    pub char_max_df: Option<String>,
+    /// Character n-grams of --char-ngram-range: keep only the N most frequent.
+    #[arg(long, value_name = "N", help_heading = "Character n-grams")]
+    pub char_max_features: Option<usize>,
     /// Do not smooth idf (ln(n/df) + 1 instead of ln((1+n)/(1+df)) + 1).
     #[arg(long, help_heading = "Features")]
     pub no_smooth_idf: bool,
@@ -184,9 +237,30 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
+    /// True when a `--char-*` option is given (they need `--char-ngram-range`).
+    pub fn has_char_options(&self) -> bool {
+        self.char_min_df.is_some() || self.char_max_df.is_some() || self.char_max_features.is_some()
+    }
+
+    /// The character block's own options (`--char-min-df`, ...), if any is given.
+    fn char_template(&self) -> anyhow::Result<Option<CharParams>> {
+        if !self.has_char_options() {
+            return Ok(None);
+        }
+        let mut c = CharParams::default().max_features(self.char_max_features);
+        if let Some(m) = &self.char_min_df {
+            c = c.min_df(DocFreq::parse("char_min_df", m)?);
+        }
+        if let Some(m) = &self.char_max_df {
+            c = c.max_df(DocFreq::parse("char_max_df", m)?);
+        }
+        Ok(Some(c))
+    }
+
     /// The parameters these flags set, before the grid-able values are applied.
     pub fn base(&self, min_df: &str) -> anyhow::Result<PipelineParams> {
         Ok(PipelineParams::default()
+            .char_ngrams(self.char_template()?)
             .lowercase(!self.no_lowercase)
             .strip_accents(self.strip_accents)
             .keep_punctuation(self.keep_punctuation)
@@ -216,9 +290,17 @@ impl ModelArgs {
         min_df: &str,
         sublinear_tf: bool,
         c: f64,
+        analyzer: Analyzer,
+        char_ngram_range: Option<(usize, usize)>,
     ) -> anyhow::Result<ValidPipelineParams> {
+        if char_ngram_range.is_none() && self.has_char_options() {
+            return Err(usage(
+                "--char-min-df, --char-max-df and --char-max-features apply to the character n-grams of --char-ngram-range; add --char-ngram-range MIN,MAX",
+            ));
+        }
         Ok(self
             .base(min_df)?
+            .features(analyzer, char_ngram_range)
             .ngram_range(ngram_range.0, ngram_range.1)
             .sublinear_tf(sublinear_tf)
             .c(c)

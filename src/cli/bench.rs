@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use newsclass::features::chars::CharScratch;
 use newsclass::text::tokenize::TokenBuffer;
 
 use super::args::{load_model, read_data, DataArgs};
@@ -55,11 +56,34 @@ pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
         }
     });
     let docs = tok.tokenize_all(data.texts());
-    let t_vec = median_time(a.repeat, || {
-        let mut s = Vec::new();
-        for d in &docs {
-            black_box(model.vectorizer().transform(d, &mut s));
-        }
+    let t_vec = model.vectorizer().map(|word| {
+        median_time(a.repeat, || {
+            let mut s = Vec::new();
+            for d in &docs {
+                black_box(word.transform(d, &mut s));
+            }
+        })
+    });
+    let normalized: Vec<String> = data.texts().iter().map(|t| tok.normalize(t)).collect();
+    let t_chars = model.char_vectorizer().map(|chars| {
+        let t_norm = median_time(a.repeat, || {
+            let mut s = String::new();
+            for t in data.texts() {
+                tok.normalize_into(t, &mut s);
+                black_box(s.len());
+            }
+        });
+        let t_grams = median_time(a.repeat, || {
+            let mut scratch = CharScratch::default();
+            let (mut indices, mut values) = (Vec::new(), Vec::new());
+            for t in &normalized {
+                indices.clear();
+                values.clear();
+                chars.transform_into(t, &mut scratch, 0, &mut indices, &mut values);
+                black_box(indices.len());
+            }
+        });
+        (t_norm, t_grams)
     });
     let t_batch = median_time(a.repeat, || {
         black_box(model.predict(data.texts()));
@@ -78,16 +102,23 @@ pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
         a.data.display(),
         rayon::current_num_threads(),
         a.repeat
-    )?;
+)?;
     writeln!(out, "{:<44} {:>10} {:>16}", "stage", "seconds", "rows/s")?;
     writeln!(out, "{:<44} {load:>10.4}", "model load")?;
-    for (name, t) in [
+    let mut rows = vec![
         ("tokenize (fast path, parallel)", t_tok),
         ("tokenize (tokenizers pipeline, 1 thread)", t_ref),
-        ("n-grams + TF-IDF (1 thread)", t_vec),
-        ("predict, batched (parallel)", t_batch),
-        ("predict, one row per call", t_single),
-    ] {
+    ];
+    if let Some(t) = t_vec {
+        rows.push(("word n-grams + TF-IDF (1 thread)", t));
+    }
+    if let Some((t_norm, t_grams)) = t_chars {
+        rows.push(("normalize for char n-grams (1 thread)", t_norm));
+        rows.push(("char n-grams + TF-IDF (1 thread)", t_grams));
+    }
+    rows.push(("predict, batched (parallel)", t_batch));
+    rows.push(("predict, one row per call", t_single));
+    for (name, t) in rows {
         writeln!(out, "{name:<44} {t:>10.4} {:>16.0}", n / t)?;
     }
     Ok(())

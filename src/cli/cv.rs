@@ -6,10 +6,13 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 use newsclass::cv::{cross_validate, Grid};
 use newsclass::data::Column;
+use newsclass::features::chars::Analyzer;
 use newsclass::features::vocabulary::DocFreq;
 use newsclass::PipelineParams;
 
-use super::args::{parse_ngram_range, read_data, usage, DataArgs, ModelArgs};
+use super::args::{
+    parse_char_ngram_range, parse_ngram_range, read_data, usage, DataArgs, ModelArgs,
+};
 use super::progress::Reporter;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -64,6 +67,24 @@ pub struct Args {
         help_heading = "Grid"
     )]
     sublinear_grid: String,
+    /// Grid: analyzers, comma-separated (word,char,char_wb). Without a character block, the
+    /// analyzer of --ngram-range; with one, the kind of its character n-grams (char_wb for word).
+    #[arg(
+        long,
+        value_name = "LIST",
+        default_value = "word",
+        help_heading = "Grid"
+    )]
+    analyzer: String,
+    /// Grid: character n-gram ranges beside the word n-grams, colon-separated, none for no
+    /// character block (none:2,5:3,5).
+    #[arg(
+        long,
+        value_name = "LIST",
+        default_value = "none",
+        help_heading = "Grid"
+    )]
+    char_ngram_range: String,
     #[command(flatten)]
     model_args: ModelArgs,
     /// Output format.
@@ -92,18 +113,29 @@ fn parse_bool(s: &str) -> anyhow::Result<bool> {
 }
 
 fn describe(p: &PipelineParams) -> String {
-    format!(
+    let mut s = format!(
         "c={} ngram={},{} min_df={} sublinear_tf={}",
         p.logistic.c,
         p.vocabulary.ngram_range.0,
         p.vocabulary.ngram_range.1,
         p.vocabulary.min_df,
         p.tfidf.sublinear_tf
-    )
+    );
+    if !p.analyzer.is_word() {
+        s.push_str(&format!(" analyzer={}", p.analyzer));
+    }
+    if let Some(c) = &p.char_ngrams {
+        s.push_str(&format!(
+            " +{}={},{}",
+            c.analyzer, c.ngram_range.0, c.ngram_range.1
+        ));
+    }
+    s
 }
 
-/// The options that are fixed across the grid, when they differ from the defaults.
-fn fixed_options(p: &PipelineParams) -> String {
+/// The options that are fixed across the grid, when they differ from the defaults (the character
+/// block's from `chars`, a setting that has one).
+fn fixed_options(p: &PipelineParams, chars: &PipelineParams) -> String {
     let d = PipelineParams::default();
     let mut v = Vec::new();
     if p.logistic.class_weight != d.logistic.class_weight {
@@ -117,6 +149,17 @@ fn fixed_options(p: &PipelineParams) -> String {
     }
     if let Some(m) = p.vocabulary.max_features {
         v.push(format!("max_features={m}"));
+    }
+    if let Some(c) = &chars.char_ngrams {
+        if let Some(m) = c.min_df {
+            v.push(format!("char_min_df={m}"));
+        }
+        if let Some(m) = c.max_df {
+            v.push(format!("char_max_df={m}"));
+        }
+        if let Some(m) = c.max_features {
+            v.push(format!("char_max_features={m}"));
+        }
     }
     if p.tfidf.norm != d.tfidf.norm || p.tfidf.smooth_idf != d.tfidf.smooth_idf {
         v.push(format!(
@@ -149,11 +192,32 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
         .into_iter()
         .map(parse_bool)
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let analyzers = list("analyzer", &a.analyzer, ',')?
+        .into_iter()
+        .map(|s| {
+            Analyzer::parse(s).map_err(|_| {
+                usage(format!(
+                    "invalid value '{s}' for '--analyzer': expected word, char or char_wb"
+                ))
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let char_ranges = list("char-ngram-range", &a.char_ngram_range, ':')?
+        .into_iter()
+        .map(parse_char_ngram_range)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if a.model_args.has_char_options() && char_ranges.iter().all(Option::is_none) {
+        return Err(usage(
+            "--char-min-df, --char-max-df and --char-max-features apply to the character n-grams of --char-ngram-range; add --char-ngram-range MIN,MAX",
+        ));
+    }
     let grid = Grid::new(a.model_args.base("1")?)
         .c(cs)
         .ngram_range(ngrams)
         .min_df(min_dfs)
-        .sublinear_tf(sublinear);
+        .sublinear_tf(sublinear)
+        .analyzer(analyzers)
+        .char_ngram_range(char_ranges);
     let settings = grid.settings()?;
     if a.folds < 2 {
         return Err(usage(format!(
@@ -191,11 +255,23 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
                     .map(|g| format!(", grouped by {g}"))
                     .unwrap_or_default()
             )?;
-            let fixed = fixed_options(settings[0].params());
+            // The character block's own options show on the settings that have one.
+            let with_chars = settings
+                .iter()
+                .find(|s| s.char_ngrams.is_some())
+                .unwrap_or(&settings[0]);
+            let fixed = fixed_options(settings[0].params(), with_chars.params());
             if !fixed.is_empty() {
                 writeln!(out, "fixed options: {fixed}")?;
             }
-            write!(out, "{:<46}", "setting")?;
+            let width = report
+                .settings
+                .iter()
+                .map(|s| describe(&s.params).len() + 2)
+                .max()
+                .unwrap_or(0)
+                .max(46);
+            write!(out, "{:<width$}", "setting")?;
             for h in heads {
                 write!(
                     out,
@@ -208,7 +284,7 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
             for (i, s) in report.settings.iter().enumerate() {
                 write!(
                     out,
-                    "{:<46}",
+                    "{:<width$}",
                     format!(
                         "{}{}",
                         if i == report.best { "* " } else { "  " },

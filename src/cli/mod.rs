@@ -121,6 +121,20 @@ fn describe(e: &newsclass::Error) -> String {
         } => format!(
             "--max-df ({max_df}) keeps fewer documents than --min-df ({min_df}) on {n_docs} documents; raise --max-df or lower --min-df"
         ),
+        E::EmptyCharVocabulary {
+            min_df,
+            max_df,
+            n_docs,
+        } => format!(
+            "after pruning, no character n-grams remain (char_min_df {min_df}, char_max_df {max_df}, {n_docs} documents); lower --char-min-df or raise --char-max-df"
+        ),
+        E::CharDocFreqBounds {
+            min_df,
+            max_df,
+            n_docs,
+        } => format!(
+            "--char-max-df ({max_df}) keeps fewer documents than --char-min-df ({min_df}) on {n_docs} documents; raise --char-max-df or lower --char-min-df"
+        ),
         E::UnknownHead { .. } => format!("{e}; choose --label-columns among them"),
         E::TooManyClasses { .. } => e.to_string().replace("raise max_classes", "raise --max-classes"),
         E::Diverged { .. } => e.to_string().replace("lower c", "lower --c"),

@@ -8,7 +8,9 @@ use anyhow::Context;
 use newsclass::data::Column;
 use newsclass::Pipeline;
 
-use super::args::{parse_ngram_range, read_data, usage, DataArgs, ModelArgs};
+use super::args::{
+    parse_char_ngram_range, parse_ngram_range, read_data, usage, AnalyzerArg, DataArgs, ModelArgs,
+};
 use super::progress::Reporter;
 
 #[derive(Debug, clap::Args)]
@@ -29,6 +31,20 @@ pub struct Args {
         help_heading = "Features"
     )]
     ngram_range: String,
+    /// What the terms are: word n-grams, or character n-grams of the normalized text (char:
+    /// the whole text; char_wb: inside words padded with spaces). With --char-ngram-range, the
+    /// kind of character n-grams added beside word n-grams (char_wb for word).
+    #[arg(long, value_enum, default_value = "word", help_heading = "Features")]
+    analyzer: AnalyzerArg,
+    /// Add character n-grams of MIN..MAX characters beside the word n-grams of --ngram-range:
+    /// a second TF-IDF block with its own vocabulary, idf and norm (none: no such block).
+    #[arg(
+        long,
+        value_name = "MIN,MAX",
+        default_value = "none",
+        help_heading = "Character n-grams"
+    )]
+    char_ngram_range: String,
     /// Drop terms in fewer documents than this: a count (2) or a fraction (0.01).
     #[arg(
         long,
@@ -68,6 +84,8 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
         &a.min_df,
         a.sublinear_tf,
         a.c,
+        a.analyzer.into(),
+        parse_char_ngram_range(&a.char_ngram_range)?,
     )?;
     if let Some(f) = a.validation_split {
         newsclass::cv::check_holdout_fraction(f)?;
@@ -105,11 +123,21 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
     let s = model.summary();
     writeln!(
         out,
-        "trained on {} rows from {} in {:.2} s; vocabulary {} terms; model written to {}",
+        "trained on {} rows from {} in {:.2} s; vocabulary {} terms{}; model written to {}",
         s.n_rows,
         a.data.display(),
         start.elapsed().as_secs_f64(),
         s.n_features,
+        match (model.vectorizer(), model.char_vectorizer()) {
+            (Some(w), Some(c)) => format!(
+                " ({} word n-grams + {} {} n-grams)",
+                w.n_features(),
+                c.n_features(),
+                c.analyzer()
+            ),
+            (None, Some(c)) => format!(" ({} n-grams)", c.analyzer()),
+            _ => String::new(),
+        },
         a.model.display()
     )?;
     for (head, summary) in model.heads().iter().zip(&s.heads) {

@@ -1,4 +1,5 @@
-//! Feature stages: word n-grams, vocabulary, TF-IDF.
+//! Feature stages: word n-grams, character n-grams, vocabulary, TF-IDF.
 
+pub mod chars;
 pub mod tfidf;
 pub mod vocabulary;

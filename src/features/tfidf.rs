@@ -66,7 +66,7 @@ pub struct TfidfVectorizer {
     idf: Vec<f64>,
 }
 
-fn idf_value(smooth: bool, n_docs: usize, df: u64) -> f64 {
+pub(crate) fn idf_value(smooth: bool, n_docs: usize, df: u64) -> f64 {
     let (n, df) = (n_docs as f64, df as f64);
     if smooth {
         ((1.0 + n) / (1.0 + df)).ln() + 1.0
@@ -236,22 +236,7 @@ impl TfidfVectorizer {
             .collect();
         drop(doc_nodes);
         drop(flat);
-        let nnz = blocks.iter().map(|b| b.1.len()).sum();
-        let mut rows = CsrMatrix {
-            n_cols: vectorizer.n_features(),
-            indptr: Vec::with_capacity(n_docs + 1),
-            indices: Vec::with_capacity(nnz),
-            values: Vec::with_capacity(nnz),
-        };
-        rows.indptr.push(0);
-        for (lens, indices, values) in blocks {
-            for len in lens {
-                rows.indptr
-                    .push(rows.indptr.last().copied().unwrap_or(0) + len);
-            }
-            rows.indices.extend_from_slice(&indices);
-            rows.values.extend_from_slice(&values);
-        }
+        let rows = CsrMatrix::from_blocks(vectorizer.n_features(), n_docs, blocks);
         Ok((vectorizer, rows))
     }
 
@@ -360,45 +345,159 @@ impl TfidfVectorizer {
     /// [`TfidfVectorizer::weigh`], appending the row's columns and weights to `indices` and
     /// `values`.
     fn weigh_into(&self, cols: &mut [u32], indices: &mut Vec<u32>, values: &mut Vec<f32>) {
+        weigh_into(&self.params, &self.idf, cols, 0, indices, values);
+    }
+
+    /// Append the TF-IDF row of one tokenized document to `indices` / `values`, with `offset`
+    /// added to every column. `scratch` is a reusable buffer.
+    #[inline]
+    pub fn transform_into(
+        &self,
+        tokens: &TokenBuffer,
+        scratch: &mut Vec<u32>,
+        offset: u32,
+        indices: &mut Vec<u32>,
+        values: &mut Vec<f32>,
+    ) {
+        scratch.clear();
+        self.vocabulary
+            .columns_of(tokens, self.vocabulary_params.ngram_range, |c| {
+                scratch.push(c)
+            });
+        weigh_into(&self.params, &self.idf, scratch, offset, indices, values);
+    }
+}
+
+/// Sort column numbers below `n_cols` (least significant byte first, skipping bytes that are
+/// the same everywhere); short lists go to the standard sort. `tmp` is scratch.
+fn radix_sort(cols: &mut Vec<u32>, tmp: &mut Vec<u32>, n_cols: usize) {
+    if cols.len() < 64 {
         cols.sort_unstable();
-        let start = indices.len();
-        let weight = |count: f32, col: u32| {
-            let tf = f64::from(count);
-            let tf = if self.params.sublinear_tf {
-                1.0 + tf.ln()
-            } else {
-                tf
-            };
-            tf * self.idf[col as usize]
-        };
-        // Pass 1: columns and counts (held in `values`), and the norm of the weights.
-        let mut sum_sq = 0.0;
-        let mut sum_abs = 0.0;
-        let mut i = 0;
-        while i < cols.len() {
-            let c = cols[i];
-            let mut j = i + 1;
-            while j < cols.len() && cols[j] == c {
-                j += 1;
-            }
-            let count = (j - i) as f32;
-            let w = weight(count, c);
-            sum_sq += w * w;
-            sum_abs += w.abs();
-            indices.push(c);
-            values.push(count);
-            i = j;
+        return;
+    }
+    let bits = usize::BITS - n_cols.saturating_sub(1).leading_zeros();
+    tmp.clear();
+    tmp.resize(cols.len(), 0);
+    let mut shift = 0;
+    while shift < bits {
+        let mut count = [0usize; 257];
+        for &c in cols.iter() {
+            count[((c >> shift) & 0xff) as usize + 1] += 1;
         }
-        let norm = match self.params.norm {
-            Norm::L2 => sum_sq.sqrt(),
-            Norm::L1 => sum_abs,
-            Norm::None => 1.0,
-        };
-        let scale = if norm > 0.0 { 1.0 / norm } else { 1.0 };
-        // Pass 2: counts -> normalized weights, recomputed exactly as in pass 1.
-        for (v, &c) in values[start..].iter_mut().zip(&indices[start..]) {
-            *v = (weight(*v, c) * scale) as f32;
+        if count.iter().any(|&n| n == cols.len()) {
+            shift += 8;
+            continue;
         }
+        for i in 1..257 {
+            count[i] += count[i - 1];
+        }
+        for &c in cols.iter() {
+            let d = ((c >> shift) & 0xff) as usize;
+            tmp[count[d]] = c;
+            count[d] += 1;
+        }
+        std::mem::swap(cols, tmp);
+        shift += 8;
+    }
+}
+
+/// [`weigh_into`] that computes each weight once, keeping it in `weights` (scratch) between the
+/// two passes; the results are the same bits.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn weigh_cached_into(
+    params: &TfidfParams,
+    idf: &[f64],
+    cols: &mut Vec<u32>,
+    offset: u32,
+    weights: &mut Vec<f64>,
+    tmp: &mut Vec<u32>,
+    indices: &mut Vec<u32>,
+    values: &mut Vec<f32>,
+) {
+    radix_sort(cols, tmp, idf.len());
+    let cols = &cols[..];
+    weights.clear();
+    let (mut sum_sq, mut sum_abs) = (0.0, 0.0);
+    let mut i = 0;
+    while i < cols.len() {
+        let c = cols[i];
+        let mut j = i + 1;
+        while j < cols.len() && cols[j] == c {
+            j += 1;
+        }
+        let count = (j - i) as f32;
+        let tf = f64::from(count);
+        let tf = if params.sublinear_tf && count != 1.0 {
+            1.0 + tf.ln()
+        } else {
+            tf
+        };
+        let w = tf * idf[c as usize];
+        sum_sq += w * w;
+        sum_abs += w.abs();
+        weights.push(w);
+        indices.push(c + offset);
+        i = j;
+    }
+    let norm = match params.norm {
+        Norm::L2 => sum_sq.sqrt(),
+        Norm::L1 => sum_abs,
+        Norm::None => 1.0,
+    };
+    let scale = if norm > 0.0 { 1.0 / norm } else { 1.0 };
+    values.extend(weights.iter().map(|&w| (w * scale) as f32));
+}
+
+/// Turn a list of column occurrences (any order, repeats = counts) into a weighted, normalized
+/// row: append its columns (plus `offset`) and weights to `indices` and `values`.
+pub(crate) fn weigh_into(
+    params: &TfidfParams,
+    idf: &[f64],
+    cols: &mut [u32],
+    offset: u32,
+    indices: &mut Vec<u32>,
+    values: &mut Vec<f32>,
+) {
+    cols.sort_unstable();
+    let start = indices.len();
+    let weight = |count: f32, col: u32| {
+        let tf = f64::from(count);
+        // 1 + ln(1) is exactly 1: most terms occur once, so skip the logarithm for them.
+        let tf = if params.sublinear_tf && count != 1.0 {
+            1.0 + tf.ln()
+        } else {
+            tf
+        };
+        tf * idf[col as usize]
+    };
+    // Pass 1: columns and counts (held in `values`), and the norm of the weights.
+    let mut sum_sq = 0.0;
+    let mut sum_abs = 0.0;
+    let mut i = 0;
+    while i < cols.len() {
+        let c = cols[i];
+        let mut j = i + 1;
+        while j < cols.len() && cols[j] == c {
+            j += 1;
+        }
+        let count = (j - i) as f32;
+        let w = weight(count, c);
+        sum_sq += w * w;
+        sum_abs += w.abs();
+        indices.push(c);
+        values.push(count);
+        i = j;
+    }
+    let norm = match params.norm {
+        Norm::L2 => sum_sq.sqrt(),
+        Norm::L1 => sum_abs,
+        Norm::None => 1.0,
+    };
+    let scale = if norm > 0.0 { 1.0 / norm } else { 1.0 };
+    // Pass 2: counts -> normalized weights, recomputed exactly as in pass 1; columns shifted.
+    for (v, c) in values[start..].iter_mut().zip(&mut indices[start..]) {
+        *v = (weight(*v, *c) * scale) as f32;
+        *c += offset;
     }
 }
 

@@ -296,15 +296,23 @@ impl Default for VocabularyParams {
 impl VocabularyParams {
     /// Validate the options (called by [`crate::PipelineParams::check`]).
     pub(crate) fn check(&self) -> Result<()> {
+        self.check_with(&ParamNames::MAIN, MAX_NGRAM)
+    }
+
+    /// Validate the options with n-grams of at most `max_n` units, naming them as `names` says.
+    pub(crate) fn check_with(&self, names: &ParamNames, max_n: usize) -> Result<()> {
         let (lo, hi) = self.ngram_range;
-        if lo < 1 || lo > hi || hi > MAX_NGRAM {
+        if lo < 1 || lo > hi || hi > max_n {
             return Err(Error::param(
-                "ngram_range",
+                names.ngram_range,
                 format!("{lo},{hi}"),
-                "expected MIN,MAX with 1 <= MIN <= MAX <= 8, e.g. 1,2",
+                format!(
+                    "expected MIN,MAX with 1 <= MIN <= MAX <= {max_n}, e.g. {}",
+                    if max_n == MAX_NGRAM { "1,2" } else { "2,5" }
+                ),
             ));
         }
-        for (name, v) in [("min_df", self.min_df), ("max_df", self.max_df)] {
+        for (name, v) in [(names.min_df, self.min_df), (names.max_df, self.max_df)] {
             if let DocFreq::Fraction(f) = v {
                 if !(0.0..=1.0).contains(&f) {
                     return Err(Error::param(name, f, "a fraction must lie in [0, 1]"));
@@ -321,22 +329,77 @@ impl VocabularyParams {
             // Blame the bound the user moved from its default.
             return Err(if self.max_df != DocFreq::Fraction(1.0) {
                 Error::param(
-                    "max_df",
+                    names.max_df,
                     self.max_df,
-                    format!("must not be below min_df ({})", self.min_df),
+                    format!("must not be below {} ({})", names.min_df, self.min_df),
                 )
             } else {
                 Error::param(
-                    "min_df",
+                    names.min_df,
                     self.min_df,
-                    format!("must not exceed max_df ({})", self.max_df),
+                    format!("must not exceed {} ({})", names.max_df, self.max_df),
                 )
             });
         }
         if self.max_features == Some(0) {
-            return Err(Error::param("max_features", 0, "must be at least 1"));
+            return Err(Error::param(names.max_features, 0, "must be at least 1"));
         }
         Ok(())
+    }
+
+    /// Choose the vocabulary from (term key, document frequency, total count) triples, one per
+    /// distinct term of `n_docs` documents, where keys sort as their terms do: the kept keys in
+    /// sorted order with their document frequencies.
+    ///
+    /// # Errors
+    /// [`Error::DocFreqBounds`] when the bounds contradict each other for this corpus,
+    /// [`Error::EmptyVocabulary`] when no term is left after pruning.
+    pub(crate) fn select_counts<K: Ord + Copy + Send>(
+        &self,
+        n_docs: usize,
+        counts: Vec<(K, u64, u64)>,
+    ) -> Result<(Vec<K>, Vec<u64>)> {
+        let max_count = self.max_df.as_count(n_docs, true);
+        let min_count = self.min_df.as_count(n_docs, false);
+        if max_count < min_count {
+            return Err(Error::DocFreqBounds {
+                min_df: self.min_df,
+                max_df: self.max_df,
+                n_docs,
+            });
+        }
+        let mut kept: Vec<(K, u64, u64)> = counts
+            .into_par_iter()
+            .filter(|&(_, df, _)| {
+                let d = df as f64;
+                d >= min_count && d <= max_count && df > 0
+            })
+            .collect();
+        kept.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        if let Some(limit) = self.max_features {
+            if kept.len() > limit {
+                // Most frequent first; a stable sort keeps sorted order among ties.
+                let mut order: Vec<usize> = (0..kept.len()).collect();
+                order.sort_by_key(|&i| std::cmp::Reverse(kept[i].2));
+                let mut keep = vec![false; kept.len()];
+                for &i in &order[..limit] {
+                    keep[i] = true;
+                }
+                let mut i = 0;
+                kept.retain(|_| {
+                    i += 1;
+                    keep[i - 1]
+                });
+            }
+        }
+        if kept.is_empty() {
+            return Err(Error::EmptyVocabulary {
+                min_df: self.min_df,
+                max_df: self.max_df,
+                n_docs,
+            });
+        }
+        Ok(kept.into_iter().map(|(k, df, _)| (k, df)).unzip())
     }
 
     /// Choose the vocabulary from per-document node lists: the kept nodes in the sorted order of
@@ -412,6 +475,25 @@ impl VocabularyParams {
         let terms = kept.into_iter().map(|k| k.0).collect();
         Ok(Selection { nodes, terms, dfs })
     }
+}
+
+/// The names under which a block's vocabulary options are reported in errors.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ParamNames {
+    pub(crate) ngram_range: &'static str,
+    pub(crate) min_df: &'static str,
+    pub(crate) max_df: &'static str,
+    pub(crate) max_features: &'static str,
+}
+
+impl ParamNames {
+    /// The first (or only) block's names.
+    pub(crate) const MAIN: ParamNames = ParamNames {
+        ngram_range: "ngram_range",
+        min_df: "min_df",
+        max_df: "max_df",
+        max_features: "max_features",
+    };
 }
 
 /// The outcome of [`VocabularyParams::select`].

@@ -538,6 +538,23 @@ fn gather_axpy_fixed<const K: usize>(
     acc.copy_from_slice(&sum);
 }
 
+/// `out += Σ_e x.values[e] · w[x.indices[e]·K .. +K]`, columns outside `w` ignored.
+#[inline(always)]
+fn margins_fixed<const K: usize>(out: &mut [f32], x: &SparseVec, w: &[f32]) {
+    let mut acc = [0.0f32; K];
+    acc.copy_from_slice(out);
+    for (&j, &v) in x.indices.iter().zip(&x.values) {
+        let start = j as usize * K;
+        if let Some(wj) = w.get(start..start + K) {
+            let wj: &[f32; K] = wj.try_into().expect("a slice of length K");
+            for c in 0..K {
+                acc[c] += v * wj[c];
+            }
+        }
+    }
+    out.copy_from_slice(&acc);
+}
+
 impl LogisticModel {
     /// Rebuild a model from its parts.
     ///
@@ -615,10 +632,22 @@ impl LogisticModel {
             .as_slice()
             .expect("weights are stored in standard layout");
         out.copy_from_slice(self.bias.as_slice().expect("bias is contiguous"));
-        for (&j, &v) in x.indices.iter().zip(&x.values) {
-            if let Some(wj) = w.get(j as usize * k..j as usize * k + k) {
-                for (o, wc) in out.iter_mut().zip(wj) {
-                    *o += v * wc;
+        // Specialized for small class counts (the accumulator stays in registers); the sums are
+        // taken in the same order either way, so the results are the same bits.
+        match k {
+            2 => margins_fixed::<2>(out, x, w),
+            3 => margins_fixed::<3>(out, x, w),
+            4 => margins_fixed::<4>(out, x, w),
+            5 => margins_fixed::<5>(out, x, w),
+            6 => margins_fixed::<6>(out, x, w),
+            8 => margins_fixed::<8>(out, x, w),
+            _ => {
+                for (&j, &v) in x.indices.iter().zip(&x.values) {
+                    if let Some(wj) = w.get(j as usize * k..j as usize * k + k) {
+                        for (o, wc) in out.iter_mut().zip(wj) {
+                            *o += v * wc;
+                        }
+                    }
                 }
             }
         }

@@ -31,8 +31,8 @@ use tokenizers::models::wordlevel::WordLevel;
 use tokenizers::normalizers::{Lowercase, Sequence, StripAccents, NFKC, NFKD};
 use tokenizers::pre_tokenizers::whitespace::Whitespace;
 use tokenizers::{
-    Normalizer, NormalizerWrapper, OffsetReferential, OffsetType, PreTokenizedString, PreTokenizer,
-    PreTokenizerWrapper,
+    NormalizedString, Normalizer, NormalizerWrapper, OffsetReferential, OffsetType,
+    PreTokenizedString, PreTokenizer, PreTokenizerWrapper,
 };
 
 use crate::error::{Error, ModelError, Result};
@@ -193,6 +193,43 @@ impl Tokenizer {
         } else {
             self.tokenize_reference(text, out);
         }
+    }
+
+    /// Write the normalized text of `text` into `out` (cleared first): the tokenizer's
+    /// normalizer (NFKC, or NFKD + accent stripping, then lowercasing), as Python's
+    /// `tokenizer.normalizer.normalize_str(text)` gives it. This is what character n-grams are
+    /// taken from. ASCII text (and the punctuation the tokenizer's fast path accepts) is only
+    /// lowercased; anything else goes through the `tokenizers` normalizer.
+    pub fn normalize_into(&self, text: &str, out: &mut String) {
+        out.clear();
+        if text.is_ascii()
+            || text
+                .chars()
+                .all(|c| c.is_ascii() || is_stable_punctuation(c))
+        {
+            out.push_str(text);
+            if self.params.lowercase {
+                out.make_ascii_lowercase();
+            }
+            return;
+        }
+        let mut normalized = NormalizedString::from(text);
+        // The built-in normalizers cannot fail on valid UTF-8; should a future version fail, the
+        // text is left as it is.
+        if let Some(n) = self.inner.get_normalizer() {
+            if n.normalize(&mut normalized).is_err() {
+                out.push_str(text);
+                return;
+            }
+        }
+        out.push_str(normalized.get());
+    }
+
+    /// The normalized text of `text` (see [`Tokenizer::normalize_into`]).
+    pub fn normalize(&self, text: &str) -> String {
+        let mut out = String::new();
+        self.normalize_into(text, &mut out);
+        out
     }
 
     /// Tokenize many texts in parallel, one buffer each.
