@@ -342,11 +342,8 @@ pub fn check_loaded(model: &Pipeline) {
     // Every term of the vocabulary (up to a bound), so that every weight takes part.
     let vocab_text = model
         .vectorizer()
-        .terms()
-        .iter()
-        .take(4096)
-        .cloned()
-        .collect::<Vec<_>>()
+        .map(|v| v.terms().iter().take(4096).cloned().collect::<Vec<_>>())
+        .unwrap_or_default()
         .join(" ");
     let texts = [
         "",
