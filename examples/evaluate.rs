@@ -22,8 +22,10 @@ fn main() -> newsclass::Result<()> {
     }
 
     // Grouped 3-fold CV on the first 1,000 training rows, for two values of C.
-    let mut spec = DataSpec::default();
-    spec.group = Some(newsclass::data::Column::Name("article".into()));
+    let spec = DataSpec {
+        group: Some(newsclass::data::Column::Name("article".into())),
+        ..DataSpec::default()
+    };
     let train = read_path(Path::new("data/train.csv"), &spec)?;
     let rows: Vec<usize> = (0..1000.min(train.len())).collect();
     let grid = Grid::new(PipelineParams::default().sublinear_tf(true)).c([1.0, 10.0]);
