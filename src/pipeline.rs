@@ -396,6 +396,24 @@ pub enum Progress<'a> {
     },
 }
 
+/// `out += Σ_e x.values[e] · w[x.indices[e]·T .. +T]` for `T` classes over all heads, columns
+/// outside `w` ignored.
+#[inline(always)]
+fn joint_margins<const T: usize>(out: &mut [f32], x: &SparseVec, w: &[f32]) {
+    let mut acc = [0.0f32; T];
+    acc.copy_from_slice(out);
+    for (&j, &v) in x.indices.iter().zip(&x.values) {
+        let start = j as usize * T;
+        if let Some(wj) = w.get(start..start + T) {
+            let wj: &[f32; T] = wj.try_into().expect("a slice of length T");
+            for c in 0..T {
+                acc[c] += v * wj[c];
+            }
+        }
+    }
+    out.copy_from_slice(&acc);
+}
+
 /// Reusable buffers for turning one text into its feature row.
 #[derive(Debug, Default)]
 struct Scratch {
@@ -419,6 +437,11 @@ pub struct Pipeline {
     summary: TrainingSummary,
     /// Where each head's probabilities start in a [`Prediction`]; one more entry at the end.
     offsets: Vec<usize>,
+    /// Every head's weights side by side (`n_features × Σ classes`, row-major), so that a
+    /// feature's weights for all heads are read at once when predicting.
+    joint_weights: Vec<f32>,
+    /// Every head's intercepts, in the same order.
+    joint_bias: Vec<f32>,
 }
 
 /// The class probabilities of one text, for every head of the model that made it.
@@ -768,6 +791,19 @@ impl Pipeline {
         for h in &heads {
             offsets.push(offsets.last().copied().unwrap_or(0) + h.model.labels().len());
         }
+        let total = *offsets.last().unwrap_or(&0);
+        let d = heads.first().map_or(0, |h| h.model.n_features());
+        let mut joint_weights = vec![0.0f32; d * total];
+        let mut joint_bias = Vec::with_capacity(total);
+        for (h, head) in heads.iter().enumerate() {
+            let k = head.model.labels().len();
+            for (j, row) in head.model.weights().rows().into_iter().enumerate() {
+                for (c, &w) in row.iter().enumerate() {
+                    joint_weights[j * total + offsets[h] + c] = w;
+                }
+            }
+            joint_bias.extend(head.model.bias().iter().take(k));
+        }
         Pipeline {
             params,
             tokenizer,
@@ -776,6 +812,8 @@ impl Pipeline {
             heads,
             summary,
             offsets,
+            joint_weights,
+            joint_bias,
         }
     }
 
@@ -874,10 +912,29 @@ impl Pipeline {
     fn predict_one(&self, text: &str, scratch: &mut Scratch) -> Prediction<'_> {
         self.features_into(text, scratch);
         let x = &scratch.row;
-        let mut probs = vec![0.0f32; *self.offsets.last().unwrap_or(&0)].into_boxed_slice();
-        for (h, head) in self.heads.iter().enumerate() {
-            head.model
-                .predict_proba_into(x, &mut probs[self.offsets[h]..self.offsets[h + 1]]);
+        // Every head at once over the joint weights; per head, the same operations in the same
+        // order as `LogisticModel::predict_proba_into`, so the same bits.
+        let mut probs: Box<[f32]> = self.joint_bias.clone().into_boxed_slice();
+        match probs.len() {
+            2 => joint_margins::<2>(&mut probs, x, &self.joint_weights),
+            3 => joint_margins::<3>(&mut probs, x, &self.joint_weights),
+            4 => joint_margins::<4>(&mut probs, x, &self.joint_weights),
+            5 => joint_margins::<5>(&mut probs, x, &self.joint_weights),
+            6 => joint_margins::<6>(&mut probs, x, &self.joint_weights),
+            7 => joint_margins::<7>(&mut probs, x, &self.joint_weights),
+            8 => joint_margins::<8>(&mut probs, x, &self.joint_weights),
+            t => {
+                for (&j, &v) in x.indices.iter().zip(&x.values) {
+                    if let Some(wj) = self.joint_weights.get(j as usize * t..j as usize * t + t) {
+                        for (o, wc) in probs.iter_mut().zip(wj) {
+                            *o += v * wc;
+                        }
+                    }
+                }
+            }
+        }
+        for h in 0..self.heads.len() {
+            logistic::softmax_in_place(&mut probs[self.offsets[h]..self.offsets[h + 1]]);
         }
         Prediction { model: self, probs }
     }

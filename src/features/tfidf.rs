@@ -384,7 +384,7 @@ fn radix_sort(cols: &mut Vec<u32>, tmp: &mut Vec<u32>, n_cols: usize) {
         for &c in cols.iter() {
             count[((c >> shift) & 0xff) as usize + 1] += 1;
         }
-        if count.iter().any(|&n| n == cols.len()) {
+        if count.contains(&cols.len()) {
             shift += 8;
             continue;
         }

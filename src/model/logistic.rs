@@ -538,6 +538,27 @@ fn gather_axpy_fixed<const K: usize>(
     acc.copy_from_slice(&sum);
 }
 
+/// Turn margins into probabilities, in place (the largest margin subtracted first).
+#[inline]
+pub(crate) fn softmax_in_place(out: &mut [f32]) {
+    let max = out.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    if !max.is_finite() || out.iter().any(|v| v.is_nan()) {
+        // Huge (finite) weights in a loaded model can overflow the logits to ±inf, and
+        // inf - inf is NaN. Take softmax's limit instead: the classes at +inf share the
+        // probability; if every logit is -inf or NaN, all classes share it.
+        non_finite_softmax(out, max);
+        return;
+    }
+    let mut sum = 0.0;
+    for o in out.iter_mut() {
+        *o = (*o - max).exp();
+        sum += *o;
+    }
+    for o in out.iter_mut() {
+        *o /= sum;
+    }
+}
+
 /// `out += Σ_e x.values[e] · w[x.indices[e]·K .. +K]`, columns outside `w` ignored.
 #[inline(always)]
 fn margins_fixed<const K: usize>(out: &mut [f32], x: &SparseVec, w: &[f32]) {
@@ -651,21 +672,7 @@ impl LogisticModel {
                 }
             }
         }
-        let max = out.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-        if !max.is_finite() || out.iter().any(|v| v.is_nan()) {
-            // Huge (finite) weights in a loaded model can overflow the logits to ±inf, and
-            // inf - inf is NaN. Take softmax's limit instead: the classes at +inf share the
-            // probability; if every logit is -inf or NaN, all classes share it.
-            return non_finite_softmax(out, max);
-        }
-        let mut sum = 0.0;
-        for o in out.iter_mut() {
-            *o = (*o - max).exp();
-            sum += *o;
-        }
-        for o in out.iter_mut() {
-            *o /= sum;
-        }
+        softmax_in_place(out);
     }
 
     /// Class probabilities of one row.
