@@ -102,7 +102,7 @@ pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
         a.data.display(),
         rayon::current_num_threads(),
         a.repeat
-)?;
+    )?;
     writeln!(out, "{:<44} {:>10} {:>16}", "stage", "seconds", "rows/s")?;
     writeln!(out, "{:<44} {load:>10.4}", "model load")?;
     let mut rows = vec![
