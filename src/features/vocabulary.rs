@@ -378,18 +378,7 @@ impl VocabularyParams {
         kept.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
         if let Some(limit) = self.max_features {
             if kept.len() > limit {
-                // Most frequent first; a stable sort keeps sorted order among ties.
-                let mut order: Vec<usize> = (0..kept.len()).collect();
-                order.sort_by_key(|&i| std::cmp::Reverse(kept[i].2));
-                let mut keep = vec![false; kept.len()];
-                for &i in &order[..limit] {
-                    keep[i] = true;
-                }
-                let mut i = 0;
-                kept.retain(|_| {
-                    i += 1;
-                    keep[i - 1]
-                });
+                keep_most_frequent(&mut kept, limit, |k| k.2);
             }
         }
         if kept.is_empty() {
@@ -449,18 +438,7 @@ impl VocabularyParams {
         kept.par_sort_unstable();
         if let Some(limit) = self.max_features {
             if kept.len() > limit {
-                // Most frequent first; a stable sort keeps alphabetical order among ties.
-                let mut order: Vec<usize> = (0..kept.len()).collect();
-                order.sort_by_key(|&i| std::cmp::Reverse(tf[kept[i].1 as usize]));
-                let mut keep = vec![false; kept.len()];
-                for &i in &order[..limit] {
-                    keep[i] = true;
-                }
-                let mut i = 0;
-                kept.retain(|_| {
-                    i += 1;
-                    keep[i - 1]
-                });
+                keep_most_frequent(&mut kept, limit, |k| tf[k.1 as usize]);
             }
         }
         if kept.is_empty() {
@@ -702,4 +680,20 @@ mod tests {
         assert_eq!(sel.terms, ["b", "c"]);
         assert_eq!(sel.dfs, [3, 2]);
     }
+}
+
+/// Keep the `limit` items of `kept` with the highest `count`, in their order; a stable sort keeps
+/// the earlier (sorted) item among ties.
+pub(crate) fn keep_most_frequent<T>(kept: &mut Vec<T>, limit: usize, count: impl Fn(&T) -> u64) {
+    let mut order: Vec<usize> = (0..kept.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(count(&kept[i])));
+    let mut keep = vec![false; kept.len()];
+    for &i in order.iter().take(limit) {
+        keep[i] = true;
+    }
+    let mut i = 0;
+    kept.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
 }
