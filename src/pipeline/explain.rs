@@ -496,6 +496,57 @@ mod tests {
         ));
     }
 
+    /// The shipped default model (word and character n-grams) on the example article and the
+    /// test split's sentences: the invariant holds on real data, not only on toy models.
+    #[test]
+    fn default_model_explanations_add_up_on_real_sentences() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let (model, article, test) = (
+            root.join("models/default.newsclass"),
+            root.join("data/example-article.txt"),
+            root.join("data/test.csv"),
+        );
+        if !(model.is_file() && article.is_file() && test.is_file()) {
+            eprintln!("skipped: models/default.newsclass or data/ is missing");
+            return;
+        }
+        let p = Pipeline::load(&model).unwrap();
+        let spec = crate::data::DataSpec {
+            labels: Vec::new(),
+            ..crate::data::DataSpec::default()
+        };
+        let mut texts = crate::data::read_path(&test, &spec)
+            .unwrap()
+            .texts()
+            .to_vec();
+        let article = std::fs::read_to_string(article).unwrap();
+        texts.extend(
+            crate::text::sentences::split_sentences(&article)
+                .into_iter()
+                .map(|s| s.text),
+        );
+        let mut worst: f64 = 0.0;
+        let mut checked = 0;
+        for (text, explanations) in texts.iter().zip(p.explain_all(&texts, usize::MAX)) {
+            for e in explanations {
+                let sum = e.intercept
+                    + e.for_terms.iter().map(|c| c.weight).sum::<f64>()
+                    + e.against_terms.iter().map(|c| c.weight).sum::<f64>();
+                if e.versus_prob < 1e-30 {
+                    continue;
+                }
+                let err = (sum - (f64::from(e.prob) / f64::from(e.versus_prob)).ln()).abs();
+                assert!(err < 1e-4, "{text:?} head {}: off by {err}", e.head);
+                worst = worst.max(err);
+                checked += 1;
+            }
+        }
+        eprintln!(
+            "default model: {checked} explanations of {} sentences, largest |intercept + Σ terms − ln(p/p2)| = {worst:.2e}",
+            texts.len()
+        );
+    }
+
     #[test]
     fn runner_up_is_the_second_most_probable_class() {
         assert_eq!(runner_up(&[0.2, 0.5, 0.3], 1), 2);
