@@ -34,6 +34,7 @@
 //!   preconditioned L-BFGS;
 //! * [`Pipeline`] ties the stages together, predicts ([`Prediction`]), evaluates
 //!   ([`metrics::Report`]) and saves itself as one self-describing file;
+//! * [`html`] renders classified articles and evaluations as self-contained HTML pages;
 //! * [`Dataset`] holds labeled texts in memory; [`data`] reads CSV / JSONL with precise error
 //!   messages; [`cv`] does grouped splits and grid cross-validation.
 //!
@@ -48,6 +49,7 @@ pub mod cv;
 pub mod data;
 pub mod error;
 pub mod features;
+pub mod html;
 #[cfg(feature = "linfa")]
 pub mod linfa;
 pub mod metrics;
