@@ -10,6 +10,7 @@ mod eval;
 mod info;
 mod predict;
 mod progress;
+mod report;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -20,7 +21,7 @@ pub use args::UsageError;
 #[derive(Debug, Parser)]
 #[command(name = "newsclass", version, about, long_about = None, propagate_version = true)]
 #[command(
-    after_help = "Examples:\n  newsclass predict article.txt\n  newsclass train --data data/train.csv --model my.newsclass\n  newsclass eval --model my.newsclass --data data/test.csv\n  newsclass cv --data data/train.csv --c 1,3,10 --ngram-range 1,1:1,2"
+    after_help = "Examples:\n  newsclass predict article.txt\n  newsclass train --data data/train.csv --model my.newsclass\n  newsclass eval --model my.newsclass --data data/test.csv\n  newsclass report data/example-article.txt -o report.html\n  newsclass cv --data data/train.csv --c 1,3,10 --ngram-range 1,1:1,2"
 )]
 pub struct Cli {
     /// No progress bars or summaries on stderr/stdout beyond the requested output.
@@ -38,6 +39,8 @@ enum Command {
     Predict(predict::Args),
     /// Score a model on labeled data: accuracy, F1 per class, confusion matrix.
     Eval(eval::Args),
+    /// Write classified articles as one self-contained HTML page.
+    Report(report::Args),
     /// Grouped k-fold cross-validation over a parameter grid.
     Cv(cv::Args),
     /// Show what a model file holds: parameters, labels, training summary.
@@ -62,6 +65,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Train(a) => train::run(a, quiet),
         Command::Predict(a) => predict::run(a, quiet),
         Command::Eval(a) => eval::run(a, quiet),
+        Command::Report(a) => report::run(a, quiet),
         Command::Cv(a) => cv::run(a, quiet),
         Command::Info(a) => info::run(a),
         Command::Bench(a) => bench::run(a, quiet),
