@@ -248,7 +248,9 @@ fn errors(out: &mut String, h: &HeadEvalView) {
     let _ = writeln!(
         out,
         "<h3>{}</h3>",
-        if h.errors.len() < h.n_errors {
+        if h.errors.is_empty() {
+            format!("{} errors (none listed)", h.n_errors)
+        } else if h.errors.len() < h.n_errors {
             format!(
                 "The {} most confident of {} errors",
                 h.errors.len(),
@@ -262,6 +264,9 @@ fn errors(out: &mut String, h: &HeadEvalView) {
             )
         }
     );
+    if h.errors.is_empty() {
+        return;
+    }
     let with_id = h.errors.iter().any(|e| e.id.is_some());
     out.push_str("<div class=\"scroll\"><table class=\"errors\"><thead><tr><th scope=\"col\">p</th><th class=\"l\" scope=\"col\">predicted</th><th class=\"l\" scope=\"col\">gold</th><th class=\"l\" scope=\"col\">text</th><th scope=\"col\">line</th>");
     if with_id {
@@ -345,7 +350,7 @@ mod tests {
         }
         let view = EvalView::new(&model, &d, &report, 0).unwrap();
         assert!(view.heads[0].errors.is_empty() && view.heads[0].n_errors >= 1);
-        assert!(eval_page("e", "", &view).contains("The 0 most confident of"));
+        assert!(eval_page("e", "", &view).contains("errors (none listed)"));
     }
 
     #[test]
