@@ -11,6 +11,7 @@ use newsclass::{Pipeline, TermKind};
 use serde_json::json;
 
 use super::args::{load_model, usage};
+use super::predict::fit_width;
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum Format {
@@ -89,17 +90,6 @@ fn display_term(t: &TermWeight) -> String {
     match t.kind {
         TermKind::Word => term,
         TermKind::Char => format!("\"{term}\""),
-    }
-}
-
-/// `s` cut to at most `width` characters, with an ellipsis when cut.
-fn fit_width(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
-        t.push('…');
-        t
     }
 }
 

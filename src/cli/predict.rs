@@ -434,7 +434,7 @@ fn display_term(term: &str, kind: TermKind) -> String {
 }
 
 /// `s` cut to at most `width` characters, with an ellipsis when cut.
-fn fit_width(s: &str, width: usize) -> String {
+pub(super) fn fit_width(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
         s.to_string()
     } else {
