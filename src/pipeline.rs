@@ -455,6 +455,46 @@ struct Scratch {
     row: SparseVec,
 }
 
+thread_local! {
+    /// One [`Scratch`] kept per thread between calls: with character n-grams it holds a count
+    /// table over every column (about 120 KB for the default model), which a fresh scratch
+    /// would allocate and zero again on every `predict` call and every rayon job.
+    static SCRATCH: std::cell::Cell<Option<Box<Scratch>>> = const { std::cell::Cell::new(None) };
+}
+
+/// A [`Scratch`] borrowed from this thread's pool, given back when dropped. If the work using
+/// it panics, it is dropped during unwinding like any value; buffers are always left in a
+/// usable state (the count table is cleared as it is read).
+struct PooledScratch(Option<Box<Scratch>>);
+
+impl PooledScratch {
+    fn take() -> PooledScratch {
+        PooledScratch(Some(SCRATCH.take().unwrap_or_default()))
+    }
+}
+
+impl std::ops::Deref for PooledScratch {
+    type Target = Scratch;
+    fn deref(&self) -> &Scratch {
+        self.0.as_deref().expect("present until dropped")
+    }
+}
+
+impl std::ops::DerefMut for PooledScratch {
+    fn deref_mut(&mut self) -> &mut Scratch {
+        self.0.as_deref_mut().expect("present until dropped")
+    }
+}
+
+impl Drop for PooledScratch {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            // `try_with`: the thread may be shutting down, its local already gone.
+            let _ = SCRATCH.try_with(|cell| cell.set(self.0.take()));
+        }
+    }
+}
+
 /// A fitted pipeline.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
@@ -975,9 +1015,9 @@ impl Pipeline {
     /// The feature row of one text: the word block's TF-IDF row, then the character block's
     /// (each normalized on its own).
     pub fn transform(&self, text: &str) -> SparseVec {
-        let mut scratch = Scratch::default();
+        let mut scratch = PooledScratch::take();
         self.features_into(text, &mut scratch);
-        scratch.row
+        std::mem::take(&mut scratch.row)
     }
 
     /// Fill `scratch.row` with the feature row of `text`.
@@ -1052,7 +1092,7 @@ impl Pipeline {
     pub fn predict<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<Prediction<'_>> {
         texts
             .par_iter()
-            .map_init(Scratch::default, |scratch, text| {
+            .map_init(PooledScratch::take, |scratch, text| {
                 self.predict_one(text.as_ref(), scratch)
             })
             .collect()
@@ -1397,6 +1437,45 @@ mod tests {
             p.labels("topic").unwrap(),
             ["casualties", "diplomacy", "security"]
         );
+    }
+
+    #[test]
+    fn per_thread_scratch_is_shared_between_models_of_different_sizes() {
+        // The scratch a thread keeps between calls (its count table sized for the largest
+        // model seen) must not carry anything from one model's rows into another's.
+        let d = data();
+        let big = PipelineParams::default()
+            .features(Analyzer::CharWb, Some((1, 5)))
+            .check()
+            .unwrap();
+        let small = PipelineParams::default()
+            .features(Analyzer::Char, Some((2, 2)))
+            .check()
+            .unwrap();
+        let big = Pipeline::fit(&big, &d).unwrap();
+        let small = Pipeline::fit(&small, &d).unwrap();
+        assert!(big.n_features() > small.n_features());
+        let fresh = |p: &Pipeline| {
+            std::thread::scope(|s| {
+                s.spawn(|| d.texts().iter().map(|t| p.transform(t)).collect::<Vec<_>>())
+                    .join()
+                    .unwrap()
+            })
+        };
+        let (want_big, want_small) = (fresh(&big), fresh(&small));
+        for _ in 0..2 {
+            for (i, t) in d.texts().iter().enumerate() {
+                assert_eq!(big.transform(t), want_big[i]);
+                assert_eq!(small.transform(t), want_small[i]);
+                let a = big.predict(&[t.as_str(), t.as_str()]);
+                let b = small.predict(&[t.as_str()]);
+                assert_eq!(a[0].get(0).unwrap().probs(), a[1].get(0).unwrap().probs());
+                assert_eq!(
+                    b[0].get(0).unwrap().probs(),
+                    small.predict(&[t.as_str()])[0].get(0).unwrap().probs()
+                );
+            }
+        }
     }
 
     #[test]

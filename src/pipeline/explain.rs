@@ -21,7 +21,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{Pipeline, Scratch};
+use super::{Pipeline, PooledScratch, Scratch};
 use crate::error::{Error, Result};
 use crate::model::logistic::argmax;
 
@@ -179,7 +179,7 @@ impl Pipeline {
     /// Explain every head's prediction for `text` (in head order), with up to `k` terms of
     /// each sign. The labels and probabilities are those [`Pipeline::predict`] gives.
     pub fn explain(&self, text: &str, k: usize) -> Vec<Explanation> {
-        self.explain_one(text, k, &mut Scratch::default())
+        self.explain_one(text, k, &mut PooledScratch::take())
     }
 
     /// [`Pipeline::explain`] for many texts, in order (parallel over texts).
@@ -190,7 +190,7 @@ impl Pipeline {
     ) -> Vec<Vec<Explanation>> {
         texts
             .par_iter()
-            .map_init(Scratch::default, |scratch, t| {
+            .map_init(PooledScratch::take, |scratch, t| {
                 self.explain_one(t.as_ref(), k, scratch)
             })
             .collect()
