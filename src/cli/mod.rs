@@ -10,6 +10,8 @@ mod eval;
 mod info;
 mod predict;
 mod progress;
+#[cfg(feature = "serve")]
+mod serve;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -44,6 +46,9 @@ enum Command {
     Info(info::Args),
     /// Time each pipeline stage on a data file and print throughput.
     Bench(bench::Args),
+    /// Serve the model over HTTP: POST /v1/classify, GET /v1/model, /healthz, /metrics.
+    #[cfg(feature = "serve")]
+    Serve(serve::Args),
 }
 
 /// Parse argv and run the subcommand.
@@ -65,6 +70,8 @@ pub fn run() -> anyhow::Result<()> {
         Command::Cv(a) => cv::run(a, quiet),
         Command::Info(a) => info::run(a),
         Command::Bench(a) => bench::run(a, quiet),
+        #[cfg(feature = "serve")]
+        Command::Serve(a) => serve::run(a, quiet),
     }
 }
 
