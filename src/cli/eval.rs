@@ -1,4 +1,5 @@
-//! `newsclass eval`: score a model on labeled data.
+//! `newsclass eval`: score a model on labeled data: labels (accuracy, F1, confusion matrix) and
+//! probabilities (log-loss, Brier score, ECE, reliability and selective-prediction tables).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -26,6 +27,65 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+}
+
+/// The calibration scores, reliability table and selective-prediction table of one head.
+fn write_probability_scores(
+    out: &mut impl Write,
+    r: &newsclass::metrics::HeadReport,
+    temperature: f64,
+) -> anyhow::Result<()> {
+    if let Some(c) = &r.calibration {
+        let t = if temperature == 1.0 {
+            "temperature 1, uncalibrated".to_string()
+        } else {
+            format!("temperature {temperature:.4}")
+        };
+        writeln!(
+            out,
+            "  probabilities ({t}): log-loss {:.4}  Brier {:.4}  ECE {:.4}",
+            c.log_loss, c.brier, c.ece
+        )?;
+        writeln!(out, "  reliability (top-label confidence in 10 equal bins)")?;
+        writeln!(
+            out,
+            "    {:<9}  {:>7}  {:>10}  {:>8}",
+            "bin", "count", "confidence", "accuracy"
+        )?;
+        for b in &c.reliability {
+            writeln!(
+                out,
+                "    {:<9}  {:>7}  {:>10}  {:>8}",
+                format!("{:.1}-{:.1}", b.lower, b.upper),
+                b.count,
+                fmt_opt(b.mean_confidence),
+                fmt_opt(b.accuracy)
+            )?;
+        }
+    }
+    if !r.selective.is_empty() {
+        writeln!(
+            out,
+            "  selective prediction (keep rows whose top probability >= threshold; predict --min-prob)"
+        )?;
+        writeln!(
+            out,
+            "    {:>9}  {:>8}  {:>8}  {:>8}  {:>7}",
+            "threshold", "coverage", "accuracy", "macro-F1", "kept"
+        )?;
+        for s in &r.selective {
+            writeln!(
+                out,
+                "    {:>9.2}  {:>8.4}  {:>8}  {:>8}  {:>7}",
+                s.threshold,
+                s.coverage,
+                fmt_opt(s.accuracy),
+                fmt_opt(s.macro_f1),
+                s.kept
+            )?;
+        }
+    }
+    Ok(())
 }
 
 pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
@@ -94,6 +154,8 @@ pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
                     }
                     writeln!(out)?;
                 }
+                let t = model.temperature(name).unwrap_or(1.0);
+                write_probability_scores(&mut out, r, t)?;
             }
         }
     }

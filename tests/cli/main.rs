@@ -1,6 +1,7 @@
 //! End-to-end tests of the `newsclass` command line: every test runs the real binary in its own
 //! temporary directory, on the small data files under `tests/fixtures/cli/`.
 
+mod analysis;
 mod chars;
 mod cv;
 mod errors;

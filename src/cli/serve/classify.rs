@@ -1,19 +1,23 @@
 //! `POST /v1/classify`: the request body, its checks, and the answer.
 //!
 //! One of `text` (an article, split into sentences), `sentences` (classified as given) or
-//! `articles` (a batch of `{"id", "text"}`), with `probs` to add every class probability. The
-//! answer holds the sentence objects that `predict --format jsonl` prints, made by the same
+//! `articles` (a batch of `{"id", "text"}`), with the options of `predict`: `probs` (every class
+//! probability), `explain` (K terms per side, as `--explain=K`) and `min_prob` (a number for
+//! every head or `{"head": p}`, as `--min-prob`). The answer holds the sentence objects that `predict --format jsonl` prints, made by the same
 //! function ([`sentence_object`]), without `source`: `{"sentences": [...]}` for `text` and
 //! `sentences`, `{"articles": [{"id", "sentences": [...]}]}` for `articles`. Everything here runs
 //! on rayon's pool, off the async runtime.
 
 use newsclass::text::sentences::split_sentences;
-use newsclass::Pipeline;
+use newsclass::{MinProb, Pipeline};
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 
 use super::server::ApiError;
-use crate::cli::predict::{sentence_object, Item};
+use crate::cli::predict::{sentence_object, Item, Options};
+
+/// The most explanation terms per side a request may ask for.
+pub(crate) const MAX_EXPLAIN: u64 = 100;
 
 /// The request body (unknown fields are refused; `null` is not a value for any field).
 #[derive(Debug, Deserialize)]
@@ -27,6 +31,10 @@ struct Request {
     articles: Option<Vec<Article>>,
     #[serde(default, deserialize_with = "present")]
     probs: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    explain: Option<u64>,
+    #[serde(default, deserialize_with = "present")]
+    min_prob: Option<Value>,
 }
 
 /// One article of a batch.
@@ -96,6 +104,57 @@ fn parse(body: &[u8]) -> Result<Request, ApiError> {
     Ok(req)
 }
 
+/// The output options of a request, checked against the model.
+fn options(req: &Request, model: &Pipeline) -> Result<Options, ApiError> {
+    let invalid = |m: String| ApiError::unprocessable("invalid_request", m);
+    let explain = match req.explain {
+        Some(k) if !(1..=MAX_EXPLAIN).contains(&k) => {
+            return Err(invalid(format!(
+                "\"explain\" is the number of terms to show per head and side: from 1 to {MAX_EXPLAIN}, got {k}"
+            )))
+        }
+        k => k.map(|k| k as usize),
+    };
+    let min_prob = match &req.min_prob {
+        None => None,
+        Some(v) => {
+            let bad = || {
+                invalid(format!(
+                    "\"min_prob\" is a probability for every head (0.7) or one per head ({{\"topic\": 0.7}}), each from 0 to 1; got {v}"
+                ))
+            };
+            let m = match v {
+                Value::Number(n) => MinProb::all(n.as_f64().ok_or_else(bad)?),
+                Value::Object(heads) => {
+                    let mut m = Ok(MinProb::default());
+                    for (h, p) in heads {
+                        let p = p.as_f64().ok_or_else(bad)?;
+                        m = m.and_then(|m: MinProb| m.with_head(h, p));
+                    }
+                    m
+                }
+                _ => return Err(bad()),
+            }
+            .map_err(|_| bad())?;
+            m.check(model)
+                .map_err(|e| invalid(format!("\"min_prob\": {e}")))?;
+            Some(m)
+        }
+    };
+    let thresholds = min_prob.map(|m| {
+        model
+            .heads()
+            .iter()
+            .map(|h| m.threshold(&h.name))
+            .collect()
+    });
+    Ok(Options {
+        probs: req.probs.unwrap_or(false),
+        explain,
+        thresholds,
+    })
+}
+
 /// Refuse more than `max` sentences.
 fn check_count(n: usize, max: usize) -> Result<(), ApiError> {
     if n > max {
@@ -117,13 +176,20 @@ struct Unit {
     text: String,
 }
 
-/// The sentence objects of `units`, classified in one call.
-fn classify_units(model: &Pipeline, units: Vec<Unit>, probs: bool) -> Vec<Value> {
-    let preds = model.predict(&units.iter().map(|u| u.text.as_str()).collect::<Vec<_>>());
+/// The sentence objects of `units`, classified (and explained) in one call.
+fn classify_units(model: &Pipeline, units: Vec<Unit>, opts: &Options) -> Vec<Value> {
+    let texts: Vec<&str> = units.iter().map(|u| u.text.as_str()).collect();
+    let preds = model.predict(&texts);
+    let explanations = match opts.explain {
+        Some(k) => model.explain_all(&texts, k),
+        None => Vec::new(),
+    };
+    drop(texts);
     units
         .into_iter()
         .zip(preds)
-        .map(|(u, prediction)| {
+        .enumerate()
+        .map(|(i, (u, prediction))| {
             let item = Item {
                 source: String::new(),
                 index: u.index,
@@ -133,7 +199,8 @@ fn classify_units(model: &Pipeline, units: Vec<Unit>, probs: bool) -> Vec<Value>
                 text: u.text,
                 prediction,
             };
-            Value::Object(sentence_object(&item, probs))
+            let e = explanations.get(i).map(Vec::as_slice);
+            Value::Object(sentence_object(&item, opts, e))
         })
         .collect()
 }
@@ -159,13 +226,13 @@ pub(crate) fn answer(
     max_sentences: usize,
 ) -> Result<Answer, ApiError> {
     let req = parse(body)?;
-    let probs = req.probs.unwrap_or(false);
+    let opts = options(&req, model)?;
     let (value, n) = if let Some(text) = req.text {
         let units = article_units(&text);
         check_count(units.len(), max_sentences)?;
         let n = units.len();
         (
-            json!({ "sentences": classify_units(model, units, probs) }),
+            json!({ "sentences": classify_units(model, units, &opts) }),
             n,
         )
     } else if let Some(sentences) = req.sentences {
@@ -182,7 +249,7 @@ pub(crate) fn answer(
             })
             .collect();
         (
-            json!({ "sentences": classify_units(model, units, probs) }),
+            json!({ "sentences": classify_units(model, units, &opts) }),
             n,
         )
     } else {
@@ -192,7 +259,7 @@ pub(crate) fn answer(
         let n: usize = lens.iter().sum();
         check_count(n, max_sentences)?;
         // One prediction call over every sentence of the batch, then cut back into articles.
-        let mut all = classify_units(model, split.into_iter().flatten().collect(), probs);
+        let mut all = classify_units(model, split.into_iter().flatten().collect(), &opts);
         let mut out = Vec::with_capacity(articles.len());
         for (a, len) in articles.into_iter().rev().zip(lens.into_iter().rev()) {
             let sentences = all.split_off(all.len() - len);
