@@ -9,6 +9,8 @@ mod eval;
 mod integrity;
 mod predict;
 mod robustness;
+#[cfg(all(feature = "serve", unix))]
+mod serve;
 mod threads;
 mod train;
 mod util;

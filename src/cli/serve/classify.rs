@@ -141,13 +141,7 @@ fn options(req: &Request, model: &Pipeline) -> Result<Options, ApiError> {
             Some(m)
         }
     };
-    let thresholds = min_prob.map(|m| {
-        model
-            .heads()
-            .iter()
-            .map(|h| m.threshold(&h.name))
-            .collect()
-    });
+    let thresholds = min_prob.map(|m| model.heads().iter().map(|h| m.threshold(&h.name)).collect());
     Ok(Options {
         probs: req.probs.unwrap_or(false),
         explain,
