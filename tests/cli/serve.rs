@@ -624,6 +624,8 @@ fn openapi_lists_exactly_the_routes_and_answers_conform_to_it() {
         json!({ "text": "x", "probs": "yes" }),
         json!({ "text": "x", "min_prob": 2 }),
         json!({ "text": "x", "explain": 101 }),
+        json!({ "text": "x", "explain": 2.5 }),
+        json!({ "text": "x", "min_prob": { "mood": 0.5 } }),
         json!([]),
     ] {
         assert!(
@@ -741,6 +743,13 @@ fn every_request_limit_is_a_clear_json_error() {
         .classify(&json!({ "text": "x", "explain": 0 }))
         .error(422, "invalid_request");
     assert!(m.contains("explain"), "{m}");
+    // A whole number written as a float is a whole number, as in JSON Schema.
+    assert_eq!(
+        server
+            .classify(&json!({ "text": "x", "explain": 2.0 }))
+            .status,
+        200
+    );
     let m = server
         .classify(&json!({ "text": "x", "min_prob": { "mood": 0.5 } }))
         .error(422, "invalid_request");

@@ -31,8 +31,9 @@ struct Request {
     articles: Option<Vec<Article>>,
     #[serde(default, deserialize_with = "present")]
     probs: Option<bool>,
+    /// A number, so that `5.0` is taken as JSON Schema's integers are.
     #[serde(default, deserialize_with = "present")]
-    explain: Option<u64>,
+    explain: Option<f64>,
     #[serde(default, deserialize_with = "present")]
     min_prob: Option<Value>,
 }
@@ -108,11 +109,12 @@ fn parse(body: &[u8]) -> Result<Request, ApiError> {
 fn options(req: &Request, model: &Pipeline) -> Result<Options, ApiError> {
     let invalid = |m: String| ApiError::unprocessable("invalid_request", m);
     let explain = match req.explain {
-        Some(k) if !(1..=MAX_EXPLAIN).contains(&k) => {
+        Some(k) if !(k.fract() == 0.0 && (1.0..=MAX_EXPLAIN as f64).contains(&k)) => {
             return Err(invalid(format!(
-                "\"explain\" is the number of terms to show per head and side: from 1 to {MAX_EXPLAIN}, got {k}"
+                "\"explain\" is the number of terms to show per head and side: a whole number from 1 to {MAX_EXPLAIN}, got {k}"
             )))
         }
+        // A whole number in range, so the conversion is exact.
         k => k.map(|k| k as usize),
     };
     let min_prob = match &req.min_prob {

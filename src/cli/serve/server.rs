@@ -125,11 +125,36 @@ struct App {
     openapi: Bytes,
 }
 
-/// The OpenAPI text with this build's version.
-pub(crate) fn openapi_json() -> Vec<u8> {
+/// The OpenAPI text for this build and model: the version filled in, and the model's heads
+/// spelled out where the hand-written text cannot know them (the head properties of a sentence,
+/// the heads `min_prob` may name).
+pub(crate) fn openapi_json(model: &Pipeline) -> Vec<u8> {
     let mut v: serde_json::Value =
         serde_json::from_str(OPENAPI).expect("openapi.json is valid JSON (a unit test checks)");
     v["info"]["version"] = json!(env!("CARGO_PKG_VERSION"));
+    let heads: Vec<&str> = model.heads().iter().map(|h| h.name.as_str()).collect();
+    let schemas = &mut v["components"]["schemas"];
+    let per_head = |schema: serde_json::Value| {
+        serde_json::Value::Object(
+            heads
+                .iter()
+                .map(|h| (h.to_string(), schema.clone()))
+                .collect(),
+        )
+    };
+    let sentence = &mut schemas["SentenceResult"];
+    for (h, s) in per_head(json!({ "$ref": "#/components/schemas/HeadResult" }))
+        .as_object()
+        .expect("an object")
+    {
+        sentence["properties"][h] = s.clone();
+    }
+    sentence["additionalProperties"] = json!(false);
+    schemas["ClassifyRequest"]["properties"]["min_prob"]["oneOf"][1] = json!({
+        "type": "object",
+        "properties": per_head(json!({ "type": "number", "minimum": 0, "maximum": 1 })),
+        "additionalProperties": false,
+    });
     serde_json::to_vec_pretty(&v).expect("a JSON value always serializes")
 }
 
@@ -150,12 +175,13 @@ fn router(app: Arc<App>) -> Router {
 
 /// Start the runtime and serve until SIGTERM or Ctrl-C.
 pub(crate) fn run(config: Config, model: Pipeline, info: &ModelHeader) -> anyhow::Result<()> {
+    let openapi = Bytes::from(openapi_json(&model));
     let app = Arc::new(App {
         model,
         config,
         metrics: Metrics::default(),
         model_json: Bytes::from(serde_json::to_vec(info)?),
-        openapi: Bytes::from(openapi_json()),
+        openapi,
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -578,8 +604,23 @@ mod tests {
     }
 
     #[test]
-    fn openapi_is_json_with_every_route() {
-        let v: serde_json::Value = serde_json::from_slice(&openapi_json()).unwrap();
+    fn openapi_is_json_with_every_route_and_the_model_heads() {
+        let data = newsclass::Dataset::new(["Troops shelled a town.", "Envoys met for talks."])
+            .unwrap()
+            .with_head("topic", ["security", "diplomacy"])
+            .unwrap()
+            .with_head("tone", ["bad", "good"])
+            .unwrap();
+        let params = newsclass::PipelineParams::default().check().unwrap();
+        let model = Pipeline::fit(&params, &data).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&openapi_json(&model)).unwrap();
+        let schemas = &v["components"]["schemas"];
+        let sentence = &schemas["SentenceResult"]["properties"];
+        assert_eq!(sentence["topic"]["$ref"], "#/components/schemas/HeadResult");
+        assert_eq!(sentence["tone"]["$ref"], "#/components/schemas/HeadResult");
+        let min_prob = &schemas["ClassifyRequest"]["properties"]["min_prob"]["oneOf"][1];
+        let named: Vec<&String> = min_prob["properties"].as_object().unwrap().keys().collect();
+        assert_eq!(named, ["tone", "topic"]);
         assert_eq!(v["openapi"], "3.1.0");
         for (method, path) in ROUTES {
             assert!(
