@@ -39,6 +39,7 @@
 //!   ([`Explanation`]), [`Pipeline::class_terms`] what each class learned, [`MinProb`] lets a
 //!   head abstain below a probability, and [`Pipeline::fit_calibrated`] fits a temperature per
 //!   head ([`pipeline::calibrate`]);
+//! * [`html`] renders classified articles and evaluations as self-contained HTML pages;
 //! * [`Dataset`] holds labeled texts in memory; [`data`] reads CSV / JSONL with precise error
 //!   messages; [`cv`] does grouped splits and grid cross-validation.
 //!
@@ -53,6 +54,7 @@ pub mod cv;
 pub mod data;
 pub mod error;
 pub mod features;
+pub mod html;
 #[cfg(feature = "linfa")]
 pub mod linfa;
 pub mod metrics;

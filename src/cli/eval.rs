@@ -6,7 +6,13 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use super::args::{fmt_opt, load_model, read_data, DataArgs};
+use anyhow::Context;
+use newsclass::html::{eval_page, EvalView};
+
+use super::args::{check_output_target, fmt_opt, load_model, read_data, DataArgs};
+
+/// Errors listed per head in the HTML page.
+const HTML_ERRORS: usize = 20;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Format {
@@ -27,6 +33,10 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    /// Also write an HTML page (self-contained): per head the scores, the confusion matrix as a
+    /// heatmap with counts, and the 20 most confident errors with their text.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
 /// The calibration scores, reliability table and selective-prediction table of one head.
@@ -88,7 +98,10 @@ fn write_probability_scores(
     Ok(())
 }
 
-pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
+pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
+    if let Some(h) = &a.html {
+        check_output_target("--html", h)?;
+    }
     let model = load_model(a.model.as_ref())?;
     let mut spec = a.data_args.spec(true)?;
     // Model heads missing from --label-columns are fine; label columns the model lacks are not.
@@ -104,6 +117,24 @@ pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
     }
     let data = read_data(&a.data, &spec)?;
     let report = model.evaluate(&data)?;
+    if let Some(path) = &a.html {
+        let view = EvalView::new(&model, &data, &report, HTML_ERRORS)?;
+        let title = format!("newsclass eval: {}", a.data.display());
+        let meta = format!(
+            "{} rows from {}, labeled by {}",
+            data.len(),
+            a.data.display(),
+            a.model.as_ref().map_or_else(
+                || "the default model".to_string(),
+                |m| format!("model {}", m.display())
+            )
+        );
+        newsclass::html::save(path, &eval_page(&title, &meta, &view))
+            .with_context(|| format!("writing the HTML page to {}", path.display()))?;
+        if !quiet {
+            let _ = writeln!(std::io::stderr(), "HTML page written to {}", path.display());
+        }
+    }
     let mut out = std::io::stdout().lock();
     match a.format {
         Format::Json => {

@@ -11,6 +11,7 @@ mod explain;
 mod info;
 mod predict;
 mod progress;
+mod report;
 #[cfg(feature = "serve")]
 mod serve;
 mod train;
@@ -23,7 +24,7 @@ pub use args::UsageError;
 #[derive(Debug, Parser)]
 #[command(name = "newsclass", version, about, long_about = None, propagate_version = true)]
 #[command(
-    after_help = "Examples:\n  newsclass predict article.txt\n  newsclass train --data data/train.csv --model my.newsclass\n  newsclass eval --model my.newsclass --data data/test.csv\n  newsclass cv --data data/train.csv --c 1,3,10 --ngram-range 1,1:1,2\n  newsclass explain --head topic --top 20"
+    after_help = "Examples:\n  newsclass predict article.txt\n  newsclass train --data data/train.csv --model my.newsclass\n  newsclass eval --model my.newsclass --data data/test.csv\n  newsclass report data/example-article.txt -o report.html\n  newsclass cv --data data/train.csv --c 1,3,10 --ngram-range 1,1:1,2\n  newsclass explain --head topic --top 20"
 )]
 pub struct Cli {
     /// No progress bars or summaries on stderr/stdout beyond the requested output.
@@ -42,6 +43,8 @@ enum Command {
     /// Score a model on labeled data: accuracy, F1 per class, confusion matrix, calibration of
     /// the probabilities, selective prediction.
     Eval(eval::Args),
+    /// Write classified articles as one self-contained HTML page.
+    Report(report::Args),
     /// Grouped k-fold cross-validation over a parameter grid.
     Cv(cv::Args),
     /// Show what a model file holds: parameters, labels, temperatures, training summary.
@@ -72,6 +75,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Train(a) => train::run(a, quiet),
         Command::Predict(a) => predict::run(a, quiet),
         Command::Eval(a) => eval::run(a, quiet),
+        Command::Report(a) => report::run(a, quiet),
         Command::Cv(a) => cv::run(a, quiet),
         Command::Info(a) => info::run(a),
         Command::Explain(a) => explain::run(a),

@@ -1,7 +1,7 @@
 //! `newsclass train`: fit a pipeline on labeled data and save it.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -9,7 +9,8 @@ use newsclass::data::Column;
 use newsclass::Pipeline;
 
 use super::args::{
-    parse_char_ngram_range, parse_ngram_range, read_data, usage, AnalyzerArg, DataArgs, ModelArgs,
+    check_output_target, parse_char_ngram_range, parse_ngram_range, read_data, usage, AnalyzerArg,
+    DataArgs, ModelArgs,
 };
 use super::progress::Reporter;
 
@@ -113,7 +114,7 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
             a.calibration_split
         )));
     }
-    check_model_target(&a.model)?;
+    check_output_target("--model", &a.model)?;
     let mut spec = a.data_args.spec(true)?;
     if let Some(g) = &a.group_column {
         spec.group = Some(Column::parse_list("group_column", g, spec.has_header)?.remove(0));
@@ -224,38 +225,4 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Refuse a model path that cannot be written, before any data is read: a directory, a folder
-/// that does not exist, or one this user cannot create files in.
-fn check_model_target(model: &Path) -> anyhow::Result<()> {
-    if model.is_dir() {
-        return Err(usage(format!(
-            "--model {} is a directory; give a file name",
-            model.display()
-        )));
-    }
-    let dir = match model.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    if !dir.is_dir() {
-        return Err(usage(format!(
-            "--model {}: the folder {} does not exist; create it first",
-            model.display(),
-            dir.display()
-        )));
-    }
-    let probe = dir.join(format!(".newsclass-write-probe-{}", std::process::id()));
-    match std::fs::File::create(&probe) {
-        Ok(_) => {
-            let _ = std::fs::remove_file(&probe);
-            Ok(())
-        }
-        Err(e) => Err(usage(format!(
-            "--model {}: cannot create files in {} ({e}); choose a writable folder",
-            model.display(),
-            dir.display()
-        ))),
-    }
 }

@@ -8,6 +8,7 @@ mod errors;
 mod eval;
 mod integrity;
 mod predict;
+mod report;
 mod robustness;
 #[cfg(all(feature = "serve", unix))]
 mod serve;

@@ -57,6 +57,27 @@ impl Answer {
         String::from_utf8(self.body.clone()).expect("UTF-8 answer")
     }
 
+    /// Assert the page with an error: the status, HTML, the message below the form; return the
+    /// page.
+    fn page_error(&self, status: u16) -> String {
+        assert_eq!(
+            self.status,
+            status,
+            "{}",
+            String::from_utf8_lossy(&self.body)
+        );
+        assert_eq!(
+            self.header("content-type"),
+            Some("text/html; charset=utf-8")
+        );
+        let html = self.text();
+        assert!(
+            html.contains("<p class=\"form-error\" role=\"alert\">"),
+            "{html}"
+        );
+        html
+    }
+
     /// Assert an error answer: the status, a JSON content type, `{"error": {"code", "message"}}`
     /// with this code; return the message.
     fn error(&self, status: u16, code: &str) -> String {
@@ -180,6 +201,16 @@ impl Server {
         self.post(body.to_string().as_bytes())
     }
 
+    /// Post the page's form (an urlencoded body).
+    fn form(&self, body: &str) -> Answer {
+        self.request(
+            "POST",
+            "/",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            body.as_bytes(),
+        )
+    }
+
     /// SIGTERM.
     fn terminate(&self) {
         let ok = Command::new("kill")
@@ -209,16 +240,42 @@ impl Drop for Server {
     }
 }
 
-/// Read an HTTP/1.1 answer (with Content-Length) from `s`, to the end of the connection.
+/// Read an HTTP/1.1 answer with a Content-Length from `s`: the headers, then that many bytes.
 fn read_answer(s: &mut TcpStream) -> Answer {
     let mut raw = Vec::new();
-    if let Err(e) = s.read_to_end(&mut raw) {
-        assert!(!raw.is_empty(), "no answer: {e}");
+    let mut buf = [0u8; 1 << 16];
+    let mut need: Option<(usize, usize)> = None; // (header end, body length)
+    loop {
+        if let Some((split, len)) = need {
+            if raw.len() >= split + 4 + len {
+                break;
+            }
+        }
+        let n = match s.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) => panic!(
+                "reading the answer: {e}; got {:?}",
+                String::from_utf8_lossy(&raw)
+            ),
+        };
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+        if need.is_none() {
+            if let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+                let len = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map(|v| v.trim().parse().expect("a number"))
+                    .unwrap_or_else(|| panic!("no content-length in {head}"));
+                need = Some((split, len));
+            }
+        }
     }
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no header end in {:?}", String::from_utf8_lossy(&raw)));
+    let (split, len) =
+        need.unwrap_or_else(|| panic!("no header end in {:?}", String::from_utf8_lossy(&raw)));
     let head = std::str::from_utf8(&raw[..split]).expect("ASCII headers");
     let mut lines = head.split("\r\n");
     let status: u16 = lines
@@ -230,14 +287,8 @@ fn read_answer(s: &mut TcpStream) -> Answer {
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
-    let mut body = raw[split + 4..].to_vec();
-    let len: usize = headers
-        .iter()
-        .find(|(k, _)| k == "content-length")
-        .map(|(_, v)| v.parse().expect("a number"))
-        .unwrap_or_else(|| panic!("no content-length in {head}"));
-    assert!(body.len() >= len, "short body: {} of {len}", body.len());
-    body.truncate(len);
+    let body = raw[split + 4..].to_vec();
+    assert_eq!(body.len(), len, "body length");
     Answer {
         status,
         headers,
@@ -579,10 +630,12 @@ fn openapi_lists_exactly_the_routes_and_answers_conform_to_it() {
     assert_eq!(
         listed,
         [
+            "GET /",
             "GET /healthz",
             "GET /metrics",
             "GET /openapi.json",
             "GET /v1/model",
+            "POST /",
             "POST /v1/classify"
         ]
     );
@@ -602,9 +655,16 @@ fn openapi_lists_exactly_the_routes_and_answers_conform_to_it() {
         assert_conforms(&spec, "post", "/v1/classify", &a);
     }
     assert_conforms(&spec, "post", "/v1/classify", &server.post(b"{"));
-    for path in ["/v1/model", "/healthz", "/metrics", "/openapi.json"] {
+    for path in ["/", "/v1/model", "/healthz", "/metrics", "/openapi.json"] {
         assert_conforms(&spec, "get", path, &server.get(path));
     }
+    assert_conforms(
+        &spec,
+        "post",
+        "/",
+        &server.form("text=Troops+shelled+the+town."),
+    );
+    assert_conforms(&spec, "post", "/", &server.form("nope=1"));
     // The request examples are valid requests, and valid against the request schema.
     let examples =
         &spec["paths"]["/v1/classify"]["post"]["requestBody"]["content"]["application/json"];
@@ -820,6 +880,19 @@ fn a_token_guards_every_endpoint_but_healthz() {
             assert_eq!(a.status, 200, "{path}");
         }
         assert_eq!(server.get("/healthz").status, 200);
+        // The page's form is open; its post needs the token in a field (or a header).
+        assert_eq!(server.get("/").status, 200);
+        assert!(server.get("/").text().contains("name=\"token\""));
+        server.form("text=Troops+shelled+the+town.").page_error(401);
+        server
+            .form("text=Troops+shelled+the+town.&token=wrong")
+            .page_error(401);
+        assert_eq!(
+            server
+                .form("text=Troops+shelled+the+town.&token=s3cret")
+                .status,
+            200
+        );
     }
     // Without a token nothing is asked.
     let open = Server::start(dir.path(), &[]);
@@ -1064,4 +1137,305 @@ fn sigterm_lets_the_request_in_flight_finish() {
     let log = stderr.lock().unwrap().clone();
     assert!(log.contains("newsclass: stopped"), "{log}");
     assert!(log.contains("\"status\":200,"), "{log}");
+}
+
+/// Form-encode `s` (every byte but unreserved ones as %XX).
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The opening tag of the sentence span `id` in `html`.
+fn span_tag<'a>(html: &'a str, id: &str) -> &'a str {
+    let at = html
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no sentence {id}"));
+    let start = html[..at].rfind("<span").unwrap();
+    let end = at + html[at..].find('>').unwrap();
+    &html[start..=end]
+}
+
+/// Assert that `html` shows every record of `predict` as a tinted, marked sentence span.
+fn assert_page_matches(html: &str, records: &[Value]) {
+    assert_eq!(
+        html.matches("tabindex=\"0\" id=\"a1-s").count(),
+        records.len(),
+        "sentence spans"
+    );
+    for r in records {
+        let tag = span_tag(html, &format!("a1-s{}", r["sentence"]));
+        let tint = format!("data-tint=\"{}\"", r["topic"]["label"].as_str().unwrap());
+        let mark = format!("data-mark=\"{}\"", r["stance"]["label"].as_str().unwrap());
+        assert!(tag.contains(&tint) && tag.contains(&mark), "{tag} vs {r}");
+    }
+}
+
+#[test]
+fn the_page_labels_a_posted_article_as_predict_does() {
+    let dir = tempdir();
+    let article = repo_file("data/example-article.txt");
+    let text = std::fs::read_to_string(&article).unwrap();
+    let server = Server::start(dir.path(), &["--max-sentences", "20"]);
+    let empty = server.get("/");
+    assert_eq!(empty.status, 200);
+    assert_eq!(
+        empty.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let html = empty.text();
+    for needle in [
+        "<form class=\"paste\" method=\"post\" action=\"/\"",
+        "<textarea id=\"text\" name=\"text\"",
+        "<button type=\"submit\">Classify</button>",
+        "form-action &#39;self&#39;",
+    ] {
+        assert!(html.contains(needle), "{needle} missing:\n{html}");
+    }
+    assert!(!html.contains("<script") && !html.contains("name=\"token\""));
+    let a = server.form(&format!("text={}", urlencode(&text)));
+    assert_eq!(a.status, 200, "{}", a.text());
+    let html = a.text();
+    let records = predict_records(dir.path(), &[article.to_str().unwrap()]);
+    assert_page_matches(&html, &records);
+    // The text stays in the form; every head's probabilities and top terms are in the details.
+    assert!(html.contains(&newsclass::html::escape(text.trim_end())));
+    assert_eq!(
+        html.matches("<span class=\"tt\">terms:").count(),
+        2 * records.len()
+    );
+    assert!(html.contains("class=\"legend\"") && html.contains("<svg"));
+    assert!(!html.contains("<script"));
+    // The page's own errors: as a page, with the status of the API's.
+    let m = server
+        .form(&format!("text={}", urlencode(&"Stop. ".repeat(21))))
+        .page_error(413);
+    assert!(m.contains("21 sentences"), "{m}");
+    server.form("nope=1").page_error(422);
+    server.form("text=%FF").page_error(400);
+    server
+        .request("POST", "/", &[("Content-Type", "application/json")], b"{}")
+        .page_error(415);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The page in a real browser, driven over WebDriver (Debian's chromium and chromium-driver).
+
+/// A program on PATH.
+fn on_path(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|d| names.iter().map(move |n| d.join(n)))
+        .find(|p| p.is_file())
+}
+
+/// One WebDriver command; the answer's `value`.
+fn wd(addr: &str, method: &str, path: &str, body: Option<Value>) -> Value {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut s = TcpStream::connect(addr).expect("connect to chromedriver");
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let a = read_answer(&mut s);
+    let v = a.json();
+    assert_eq!(a.status, 200, "{method} {path}: {v}");
+    v["value"].clone()
+}
+
+/// Decode standard base64.
+fn base64(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => panic!("not base64: {c}"),
+    };
+    let bytes: Vec<u8> = s.bytes().filter(|&c| c != b'=' && c != b'\n').collect();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &c)| acc | u32::from(val(c)) << (18 - 6 * i));
+        out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
+    }
+    out
+}
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+#[test]
+fn the_page_works_in_a_real_browser() {
+    let (Some(chromium), Some(driver)) = (
+        on_path(&["chromium", "chromium-browser"]),
+        on_path(&["chromedriver"]),
+    ) else {
+        eprintln!("skipped: chromium and chromedriver are not both on PATH (apt-get install chromium chromium-driver)");
+        return;
+    };
+    let dir = tempdir();
+    let article = repo_file("data/example-article.txt");
+    let text = std::fs::read_to_string(&article).unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    /// Ends chromedriver when the test ends, passed or not.
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _chromedriver = Kill(
+        Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver"),
+    );
+    let wd_addr = format!("127.0.0.1:{port}");
+    let deadline = Instant::now() + PATIENCE;
+    while TcpStream::connect(&wd_addr).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let profile = dir.path().join("profile");
+    let session = wd(
+        &wd_addr,
+        "POST",
+        "/session",
+        Some(json!({ "capabilities": { "alwaysMatch": {
+            "browserName": "chrome",
+            "goog:loggingPrefs": { "browser": "ALL" },
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
+                    format!("--user-data-dir={}", profile.display()),
+                ]
+            }
+        }}})),
+    );
+    let id = session["sessionId"]
+        .as_str()
+        .expect("a session")
+        .to_string();
+    let cmd = |method: &str, path: &str, body: Option<Value>| {
+        wd(&wd_addr, method, &format!("/session/{id}{path}"), body)
+    };
+    let find = |css: &str| {
+        cmd(
+            "POST",
+            "/element",
+            Some(json!({ "using": "css selector", "value": css })),
+        )[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}"))
+            .to_string()
+    };
+    cmd(
+        "POST",
+        "/url",
+        Some(json!({ "url": format!("http://{}/", server.addr) })),
+    );
+    // Type the article and press the button.
+    let area = find("#text");
+    cmd(
+        "POST",
+        &format!("/element/{area}/value"),
+        Some(json!({ "text": text })),
+    );
+    let button = find("button[type=submit]");
+    cmd("POST", &format!("/element/{button}/click"), Some(json!({})));
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let spans = cmd(
+            "POST",
+            "/elements",
+            Some(json!({ "using": "css selector", "value": "span.s" })),
+        );
+        if spans.as_array().is_some_and(|a| !a.is_empty()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no labeled sentences appeared");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let html = cmd("GET", "/source", None).as_str().unwrap().to_string();
+    let records = predict_records(dir.path(), &[article.to_str().unwrap()]);
+    assert_page_matches(&html, &records);
+    // Keyboard: Tab from the text area reaches the first sentence, whose details then show.
+    let first = find("#a1-s1");
+    let area = find("#text");
+    cmd("POST", &format!("/element/{area}/click"), Some(json!({})));
+    let mut reached = false;
+    for _ in 0..6 {
+        cmd(
+            "POST",
+            "/actions",
+            Some(
+                json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": [
+                    { "type": "keyDown", "value": "\u{E004}" }, { "type": "keyUp", "value": "\u{E004}" }
+                ]}]}),
+            ),
+        );
+        if cmd("GET", "/element/active", None)[ELEMENT] == json!(first) {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "Tab never reached the first sentence");
+    let tip = find("#a1-s1-d");
+    let shown = cmd("GET", &format!("/element/{tip}/displayed"), None);
+    assert_eq!(
+        shown,
+        json!(true),
+        "the details of a focused sentence are hidden"
+    );
+    let screenshot = |name: &str| {
+        let png = base64(cmd("GET", "/screenshot", None).as_str().unwrap());
+        assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+        std::fs::write(&path, png).unwrap();
+        eprintln!("screenshot: {}", path.display());
+    };
+    screenshot("serve-page.png");
+    // Readable at 400 px: nothing wider than the window.
+    cmd(
+        "POST",
+        "/window/rect",
+        Some(json!({ "width": 400, "height": 900 })),
+    );
+    let overflow = cmd(
+        "POST",
+        "/execute/sync",
+        Some(json!({
+            "script": "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+            "args": []
+        })),
+    );
+    assert_eq!(overflow, json!(0), "the page scrolls sideways at 400 px");
+    screenshot("serve-page-400.png");
+    // No console messages at all (errors, warnings, CSP reports).
+    let log = cmd("POST", "/se/log", Some(json!({ "type": "browser" })));
+    assert_eq!(log, json!([]), "console messages");
+    cmd("DELETE", "", None);
 }

@@ -12,6 +12,7 @@
 
 mod classify;
 mod metrics;
+mod page;
 mod server;
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -27,6 +28,7 @@ pub const TOKEN_ENV: &str = "NEWSCLASS_TOKEN";
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Endpoints:
+  GET  /              a page: paste an article, press Classify, see every sentence labeled
   POST /v1/classify   {\"text\": \"...\"} | {\"sentences\": [...]} | {\"articles\": [{\"id\", \"text\"}]},
                       optional \"probs\": true; answers with the objects of predict --format jsonl
   GET  /v1/model      the model header, as newsclass info prints it
@@ -196,7 +198,11 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
         quiet,
     };
     let info = super::info::printable(header);
-    server::run(config, model, &info)
+    let model_name = a.model.as_ref().map_or_else(
+        || "the default model".to_string(),
+        |m| format!("the model {}", m.display()),
+    );
+    server::run(config, model, model_name, &info)
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ use newsclass::{ModelHeader, Pipeline};
 use serde_json::json;
 
 use super::metrics::{Metrics, Observation};
+use super::page::{self, Outcome};
 use super::{classify, Config};
 use crate::cli::args::usage;
 
@@ -30,7 +31,9 @@ use crate::cli::args::usage;
 const OPENAPI: &str = include_str!("openapi.json");
 
 /// Every route the server has, as the OpenAPI description lists them: (method, path).
-pub(crate) const ROUTES: [(&str, &str); 5] = [
+pub(crate) const ROUTES: [(&str, &str); 7] = [
+    ("GET", "/"),
+    ("POST", "/"),
     ("POST", "/v1/classify"),
     ("GET", "/v1/model"),
     ("GET", "/healthz"),
@@ -80,6 +83,10 @@ impl ApiError {
     fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
     }
+
+    fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
 }
 
 /// The error code of an answer, for the metrics and the access log.
@@ -119,6 +126,10 @@ fn json_response(status: StatusCode, body: impl Into<Body>) -> Response {
 /// What every handler shares.
 struct App {
     model: Pipeline,
+    /// How the page names the model.
+    model_name: String,
+    /// The page's label colors and marks.
+    theme: newsclass::html::Theme,
     config: Config,
     metrics: Metrics,
     model_json: Bytes,
@@ -160,6 +171,7 @@ pub(crate) fn openapi_json(model: &Pipeline) -> Vec<u8> {
 
 fn router(app: Arc<App>) -> Router {
     Router::new()
+        .route("/", get(page_get).post(page_post))
         .route("/v1/classify", post(classify))
         .route("/v1/model", get(model_info))
         .route("/healthz", get(healthz))
@@ -174,10 +186,17 @@ fn router(app: Arc<App>) -> Router {
 }
 
 /// Start the runtime and serve until SIGTERM or Ctrl-C.
-pub(crate) fn run(config: Config, model: Pipeline, info: &ModelHeader) -> anyhow::Result<()> {
+pub(crate) fn run(
+    config: Config,
+    model: Pipeline,
+    model_name: String,
+    info: &ModelHeader,
+) -> anyhow::Result<()> {
     let openapi = Bytes::from(openapi_json(&model));
     let app = Arc::new(App {
+        theme: newsclass::html::Theme::for_model(&model),
         model,
+        model_name,
         config,
         metrics: Metrics::default(),
         model_json: Bytes::from(serde_json::to_vec(info)?),
@@ -345,10 +364,11 @@ fn rfc3339(since_epoch: Duration) -> String {
     )
 }
 
-/// With a token set, every endpoint but `/healthz` needs `Authorization: Bearer TOKEN`.
+/// With a token set, every endpoint but `/healthz` and the page needs `Authorization: Bearer
+/// TOKEN` (the page's form carries the token in a field, checked by `page_post`).
 async fn authorize(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     if let Some(token) = &app.config.token {
-        if req.uri().path() != "/healthz" {
+        if !["/healthz", "/"].contains(&req.uri().path()) {
             let given = req
                 .headers()
                 .get(header::AUTHORIZATION)
@@ -403,11 +423,16 @@ async fn deadline(State(app): State<Arc<App>>, req: Request, next: Next) -> Resp
 
 /// Refuse a body that is not declared as UTF-8 JSON.
 fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    check_media_type(headers, "application/json", "JSON")
+}
+
+/// Refuse a body that is not declared as `media` (in UTF-8, when a charset is named).
+fn check_media_type(headers: &HeaderMap, media: &str, what_media: &str) -> Result<(), ApiError> {
     let refuse = |what: String| {
         Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
-            format!("{what}; send the body as JSON with \"Content-Type: application/json\""),
+            format!("{what}; send the body as {what_media} with \"Content-Type: {media}\""),
         ))
     };
     let Some(v) = headers.get(header::CONTENT_TYPE) else {
@@ -418,8 +443,8 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     };
     let mut parts = v.split(';');
     let essence = parts.next().unwrap_or("").trim();
-    if !essence.eq_ignore_ascii_case("application/json") {
-        return refuse(format!("Content-Type {essence:?} is not application/json"));
+    if !essence.eq_ignore_ascii_case(media) {
+        return refuse(format!("Content-Type {essence:?} is not {media}"));
     }
     for p in parts {
         if let Some((k, val)) = p.split_once('=') {
@@ -505,6 +530,124 @@ async fn classify(State(app): State<Arc<App>>, req: Request) -> Result<Response,
     let mut r = json_response(StatusCode::OK, answer.body);
     r.extensions_mut().insert(Classified(answer.sentences));
     Ok(r)
+}
+
+/// An HTML answer.
+fn html_response(status: StatusCode, html: String) -> Response {
+    let mut r = Response::new(Body::from(html));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r
+}
+
+/// The page with an error below the form, with the error's status and code.
+fn page_error(app: &App, text: &str, e: ApiError) -> Response {
+    let html = page::page(
+        &app.theme,
+        &app.model_name,
+        text,
+        app.config.token.is_some(),
+        &Outcome::Error(e.message),
+    );
+    let mut r = html_response(e.status, html);
+    r.extensions_mut().insert(ErrorCode(e.code));
+    r
+}
+
+/// `GET /`: the empty form.
+async fn page_get(State(app): State<Arc<App>>) -> Response {
+    let html = page::page(
+        &app.theme,
+        &app.model_name,
+        "",
+        app.config.token.is_some(),
+        &Outcome::Empty,
+    );
+    html_response(StatusCode::OK, html)
+}
+
+/// `POST /`: the form posted; the page with the article labeled.
+async fn page_post(State(app): State<Arc<App>>, req: Request) -> Response {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim().to_string());
+    if let Err(e) = check_media_type(req.headers(), "application/x-www-form-urlencoded", "a form") {
+        return page_error(&app, "", e);
+    }
+    let body = match read_body(req, app.config.max_body).await {
+        Ok(b) => b,
+        Err(e) => return page_error(&app, "", e),
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let job = app.clone();
+    rayon::spawn(move || {
+        let app = &*job;
+        let answer = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let form = match page::parse_form(&body) {
+                Ok(f) => f,
+                Err(e) => return (page_error(app, "", e), 0),
+            };
+            if let Some(token) = &app.config.token {
+                let given = form.token.as_deref().or(bearer.as_deref());
+                if !given.is_some_and(|g| same_secret(g.as_bytes(), token.as_bytes())) {
+                    let e = ApiError::unauthorized(if given.is_none() {
+                        "this server needs a token: fill in the Token field"
+                    } else {
+                        "the token is not the server's token"
+                    });
+                    return (page_error(app, &form.text, e), 0);
+                }
+            }
+            let n = newsclass::text::sentences::split_sentences(&form.text).len();
+            if n > app.config.max_sentences {
+                let e = ApiError::too_large(
+                    "too_many_sentences",
+                    format!(
+                        "The article has {n} sentences, more than the limit of {}: paste a shorter one.",
+                        app.config.max_sentences
+                    ),
+                );
+                return (page_error(app, &form.text, e), 0);
+            }
+            let article = page::classify(&app.model, &form.text);
+            let n = article.sentences.len();
+            let html = page::page(
+                &app.theme,
+                &app.model_name,
+                &form.text,
+                app.config.token.is_some(),
+                &Outcome::Article(article),
+            );
+            let mut r = html_response(StatusCode::OK, html);
+            r.extensions_mut().insert(Classified(n));
+            (r, n)
+        }));
+        let _ = tx.send(answer.unwrap_or_else(|_| {
+            (
+                page_error(
+                    app,
+                    "",
+                    ApiError::internal("classification failed unexpectedly"),
+                ),
+                0,
+            )
+        }));
+    });
+    match rx.await {
+        Ok((r, _)) => r,
+        Err(_) => page_error(
+            &app,
+            "",
+            ApiError::internal("classification ended without an answer"),
+        ),
+    }
 }
 
 /// `GET /v1/model`: the header `newsclass info` prints.
