@@ -21,6 +21,7 @@ while [ $# -gt 0 ]; do
 done
 
 venv="${SCHEMATHESIS_VENV:-target/schemathesis-venv}"
+case "$venv" in /*) ;; *) venv="$PWD/$venv" ;; esac
 skip() { echo "skip: $*"; exit 0; }
 
 if [ ! -x "$venv/bin/st" ]; then
@@ -61,14 +62,15 @@ run_against() {
     return 1
   fi
   echo "== server: newsclass serve ${flags[*]} on http://$addr"
-  "$venv/bin/st" run "http://$addr/openapi.json" \
+  # Run in the report folder: schemathesis keeps a cache (.schemathesis/) where it runs.
+  (cd "$report" && "$venv/bin/st" run "http://$addr/openapi.json" \
     --checks all \
     --max-examples "$max_examples" \
     --seed 13 \
     --request-timeout 30 \
     --no-color \
     --report junit --report-junit-path "$report/junit.xml" \
-    "${extra[@]}" \
+    "${extra[@]}") \
     || status=$?
   if [ -f "$report/junit.xml" ]; then
     # One line of counts for logs and CI.
