@@ -9,9 +9,12 @@ use newsclass::html::{articles_page, ArticleView, Theme};
 use super::args::{check_output_target, load_model, usage};
 use super::progress::Reporter;
 
+/// Terms shown per head in a sentence's details (as `predict --explain=3` gives them).
+const TOP_TERMS: usize = 3;
+
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "The page needs no network and runs no scripts: every sentence is tinted by its topic (or the model's first head) and marked by its stance (or the second head); point at it or move to it with Tab to see every head's probabilities. Each article gets a chart of its sentences per topic and stance, and a legend explains the colors and marks.\n\nExamples:\n  newsclass report data/example-article.txt -o report.html\n  newsclass report --model my.newsclass --title \"Monday's wires\" a.txt b.txt -o monday.html\n  cat article.txt | newsclass report - -o - > report.html"
+    after_help = "The page needs no network and runs no scripts: every sentence is tinted by its topic (or the model's first head) and marked by its stance (or the second head); point at it or move to it with Tab to see every head's probabilities and the 3 terms that pushed most toward each predicted label (with their log-odds, as predict --explain=3 gives them; character n-grams in quotes). Each article gets a chart of its sentences per topic and stance, and a legend explains the colors and marks.\n\nExamples:\n  newsclass report data/example-article.txt -o report.html\n  newsclass report --model my.newsclass --title \"Monday's wires\" a.txt b.txt -o monday.html\n  cat article.txt | newsclass report - -o - > report.html"
 )]
 pub struct Args {
     /// Model file (default: the model embedded at build time from models/default.newsclass).
@@ -103,7 +106,9 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
             path.display().to_string()
         };
         reporter.message(format!("classifying {source}"));
-        articles.push(ArticleView::classify(&model, source, &text));
+        let mut article = ArticleView::classify(&model, source, &text);
+        article.explain(&model, TOP_TERMS);
+        articles.push(article);
     }
     let n_sentences: usize = articles.iter().map(|a| a.sentences.len()).sum();
     let title = a

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use super::chart;
 use super::escape::{escape, push_escaped};
 use super::theme::{glyph_html, Theme};
-use crate::pipeline::{HeadPrediction, Pipeline, SentencePrediction};
+use crate::pipeline::{HeadPrediction, Pipeline, SentencePrediction, TermKind};
 
 /// Most labels listed per head in a sentence's details; the rest are counted.
 const MAX_LISTED_LABELS: usize = 6;
@@ -142,6 +142,31 @@ impl ArticleView {
         ArticleView::new(source, text, &model.classify_article(text))
     }
 
+    /// Fill every head's [`HeadView::top_terms`] with the `k` terms that pushed most toward its
+    /// predicted label ([`Pipeline::explain`] of the sentence's text: `for_terms`), written as
+    /// `predict --explain` writes them: word n-grams as they are, character n-grams in double
+    /// quotes (so their spaces show). Heads the model does not have are left as they are.
+    pub fn explain(&mut self, model: &Pipeline, k: usize) {
+        let texts: Vec<&str> = self.sentences.iter().map(|s| s.text.as_str()).collect();
+        let explained = model.explain_all(&texts, k);
+        for (s, ex) in self.sentences.iter_mut().zip(explained) {
+            for e in ex {
+                let Some(h) = s.heads.iter_mut().find(|h| h.name == e.head) else {
+                    continue;
+                };
+                h.top_terms = Some(
+                    e.for_terms
+                        .iter()
+                        .map(|c| TopTerm {
+                            term: display_term(&c.term, c.kind),
+                            weight: c.weight,
+                        })
+                        .collect(),
+                );
+            }
+        }
+    }
+
     /// Sentences per label pair: `counts[t][m]` for tint label `t` and mark label `m` of
     /// `theme` (one column when there is no marking head). Sentences whose labels the theme does
     /// not know are not counted.
@@ -166,6 +191,16 @@ impl ArticleView {
             }
         }
         counts
+    }
+}
+
+/// A term as `predict --explain` shows it: word n-grams as they are, character n-grams in
+/// double quotes; line breaks and tabs become spaces.
+fn display_term(term: &str, kind: TermKind) -> String {
+    let t = term.replace(['\n', '\r', '\t'], " ");
+    match kind {
+        TermKind::Word => t,
+        TermKind::Char => format!("\"{t}\""),
     }
 }
 
@@ -398,6 +433,40 @@ mod tests {
             "no terms without explanations"
         );
         assert!(out.contains("3 sentences"));
+    }
+
+    #[test]
+    fn explain_fills_the_terms_toward_each_predicted_label() {
+        use crate::{Dataset, PipelineParams};
+        let data = Dataset::new([
+            "Troops shelled the town.",
+            "Envoys signed a truce.",
+            "Rebels attacked a convoy.",
+            "Ministers agreed to talks.",
+        ])
+        .unwrap()
+        .with_head("topic", ["security", "diplomacy", "security", "diplomacy"])
+        .unwrap();
+        let model =
+            Pipeline::fit(&PipelineParams::default().c(10.0).check().unwrap(), &data).unwrap();
+        let text = "Troops shelled <the> convoy. Envoys signed talks.";
+        let mut a = ArticleView::classify(&model, "t", text);
+        assert!(a.sentences[0].heads[0].top_terms.is_none());
+        a.explain(&model, 2);
+        for s in &a.sentences {
+            let e = &model.explain(&s.text, 2)[0];
+            let terms = s.heads[0].top_terms.as_ref().unwrap();
+            let want: Vec<(&str, f64)> = e
+                .for_terms
+                .iter()
+                .map(|c| (c.term.as_str(), c.weight))
+                .collect();
+            let got: Vec<(&str, f64)> = terms.iter().map(|t| (t.term.as_str(), t.weight)).collect();
+            assert_eq!(got, want);
+            assert!(!got.is_empty() && got.len() <= 2);
+        }
+        assert_eq!(display_term("ion ", TermKind::Char), "\"ion \"");
+        assert_eq!(display_term("a\tb", TermKind::Word), "a b");
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! The evaluation page: per head the scores, the per-class table, the confusion matrix as a
 //! heatmap with counts, and the most confident errors with their text.
 //!
-//! Each part of a head's section is one function called from [`render_head`]; a new part (a
-//! reliability diagram, a coverage–accuracy curve once [`crate::metrics`] reports them) is one
-//! more function and one more call there.
+//! When the report has probabilities (as [`Pipeline::evaluate`] makes it) a head's section also
+//! shows the log-loss, Brier score and expected calibration error, the reliability diagram and
+//! the coverage–accuracy curve, both inline SVG with a visually hidden table of their numbers.
+//!
+//! Each part of a head's section is one function called from [`render_head`].
 
 use std::fmt::Write as _;
 
@@ -11,7 +13,7 @@ use super::escape::{escape, push_escaped};
 use super::Document;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::metrics::{HeadReport, Report};
+use crate::metrics::{Calibration, HeadReport, Report, SelectiveRow};
 use crate::pipeline::Pipeline;
 
 /// A row the model labeled wrongly, with the probability it gave its (wrong) label.
@@ -147,6 +149,16 @@ fn render_head(out: &mut String, h: &HeadEvalView, i: usize) {
     per_class(out, &h.report);
     confusion(out, &h.report);
     out.push_str("</div>\n");
+    if h.report.calibration.is_some() || !h.report.selective.is_empty() {
+        out.push_str("<div class=\"grid2\">\n");
+        if let Some(c) = &h.report.calibration {
+            reliability(out, c, i);
+        }
+        if !h.report.selective.is_empty() {
+            coverage_curve(out, &h.report.selective, i);
+        }
+        out.push_str("</div>\n");
+    }
     errors(out, h);
     out.push_str("</section>\n");
 }
@@ -168,6 +180,178 @@ fn scores(out: &mut String, r: &HeadReport) {
         r.weighted_f1,
         r.confusion.n()
     );
+    if let Some(c) = &r.calibration {
+        let _ = writeln!(
+            out,
+            "<div class=\"cards\"><div class=\"card\"><b>{:.3}</b><span>log-loss</span></div><div class=\"card\"><b>{:.3}</b><span>Brier score</span></div><div class=\"card\"><b>{:.3}</b><span>calibration error (ECE)</span></div></div>",
+            c.log_loss, c.brier, c.ece
+        );
+    }
+}
+
+// Geometry of the two plots (SVG user units): the plot area is a square of side `PLOT` at
+// (`LEFT`, `TOP`), 0..1 on both axes.
+const LEFT: f64 = 46.0;
+const TOP: f64 = 14.0;
+const PLOT: f64 = 220.0;
+const SVG_W: f64 = LEFT + PLOT + 16.0;
+const SVG_H: f64 = TOP + PLOT + 42.0;
+
+fn px(v: f64) -> f64 {
+    LEFT + v.clamp(0.0, 1.0) * PLOT
+}
+
+fn py(v: f64) -> f64 {
+    TOP + (1.0 - v.clamp(0.0, 1.0)) * PLOT
+}
+
+/// The frame of a plot: grid lines and ticks at 0, 0.25, …, 1 on both axes, and the axis titles.
+fn axes(out: &mut String, x_title: &str, y_title: &str) {
+    for k in 0..=4 {
+        let v = f64::from(k) / 4.0;
+        let _ = write!(
+            out,
+            "<line class=\"grid\" x1=\"{x:.1}\" y1=\"{TOP:.1}\" x2=\"{x:.1}\" y2=\"{b:.1}\"/><line class=\"grid\" x1=\"{LEFT:.1}\" y1=\"{y:.1}\" x2=\"{r:.1}\" y2=\"{y:.1}\"/><text class=\"tk\" x=\"{x:.1}\" y=\"{ty:.1}\" text-anchor=\"middle\">{v}</text><text class=\"tk\" x=\"{tx:.1}\" y=\"{yy:.1}\" text-anchor=\"end\">{v}</text>",
+            x = px(v),
+            y = py(v),
+            b = TOP + PLOT,
+            r = LEFT + PLOT,
+            ty = TOP + PLOT + 14.0,
+            tx = LEFT - 5.0,
+            yy = py(v) + 4.0,
+        );
+    }
+    let _ = write!(
+        out,
+        "<rect class=\"frame\" x=\"{LEFT}\" y=\"{TOP}\" width=\"{PLOT}\" height=\"{PLOT}\"/><text class=\"ax\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text><text class=\"ax\" transform=\"translate(12 {:.1}) rotate(-90)\" text-anchor=\"middle\">{}</text>",
+        LEFT + PLOT / 2.0,
+        TOP + PLOT + 32.0,
+        escape(x_title),
+        TOP + PLOT / 2.0,
+        escape(y_title)
+    );
+}
+
+/// The reliability diagram: per non-empty confidence bin a dot at (mean confidence, accuracy)
+/// labeled with its count, a bar of the bin's accuracy over the bin's range, and the diagonal of
+/// perfect calibration; the numbers follow in a visually hidden table.
+fn reliability(out: &mut String, c: &Calibration, i: usize) {
+    let bins: Vec<_> = c
+        .reliability
+        .iter()
+        .filter_map(|b| Some((b, b.mean_confidence?, b.accuracy?)))
+        .filter(|(b, _, _)| b.count > 0)
+        .collect();
+    let id = format!("head-{i}-rel");
+    let _ = write!(
+        out,
+        "<figure class=\"plot\"><figcaption>Reliability: accuracy against confidence</figcaption>\n<svg class=\"plot\" viewBox=\"0 0 {SVG_W} {SVG_H}\" role=\"img\" aria-labelledby=\"{id}-t {id}-d\"><title id=\"{id}-t\">Reliability diagram</title><desc id=\"{id}-d\">For each of {} non-empty confidence bins of width 0.1, the share of correct predictions against their mean confidence; points on the diagonal are perfectly calibrated. Expected calibration error {:.3}. The numbers are in the table that follows.</desc>",
+        bins.len(),
+        c.ece
+    );
+    axes(out, "mean confidence (top probability)", "accuracy");
+    let _ = write!(
+        out,
+        "<line class=\"diag\" x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\"/>",
+        px(0.0),
+        py(0.0),
+        px(1.0),
+        py(1.0)
+    );
+    for (b, conf, acc) in &bins {
+        let (x0, x1) = (px(b.lower) + 1.0, px(b.upper) - 1.0);
+        let _ = write!(
+            out,
+            "<g><title>confidence {:.1}\u{2013}{:.1}: {} rows, mean confidence {conf:.3}, accuracy {acc:.3}</title><rect class=\"rbar\" x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\"/><circle class=\"dot\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\"/><text class=\"cnt\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text></g>",
+            b.lower,
+            b.upper,
+            b.count,
+            py(*acc),
+            (x1 - x0).max(0.0),
+            py(0.0) - py(*acc),
+            px(*conf),
+            py(*acc),
+            px(*conf),
+            (py(*acc) - 7.0).max(TOP + 9.0),
+            b.count
+        );
+    }
+    out.push_str("</svg>\n");
+    let _ = write!(
+        out,
+        "<table class=\"vh\"><caption>Reliability table (non-empty bins)</caption><thead><tr><th scope=\"col\">confidence bin</th><th scope=\"col\">rows</th><th scope=\"col\">mean confidence</th><th scope=\"col\">accuracy</th></tr></thead><tbody>"
+    );
+    for (b, conf, acc) in &bins {
+        let _ = write!(
+            out,
+            "<tr><th scope=\"row\">{:.1}\u{2013}{:.1}</th><td>{}</td><td>{conf:.3}</td><td>{acc:.3}</td></tr>",
+            b.lower, b.upper, b.count
+        );
+    }
+    out.push_str("</tbody></table></figure>\n");
+}
+
+/// The coverage–accuracy curve: for each threshold of the selective-prediction table, accuracy
+/// (solid) and macro-F1 (dashed) on the rows kept against the share kept; accuracy points are
+/// labeled with their threshold where the labels do not overlap, and the numbers follow in a
+/// visually hidden table.
+fn coverage_curve(out: &mut String, rows: &[SelectiveRow], i: usize) {
+    let id = format!("head-{i}-cov");
+    let _ = write!(
+        out,
+        "<figure class=\"plot\"><figcaption>Abstention: accuracy (solid) and macro-F1 (dashed) against coverage</figcaption>\n<svg class=\"plot\" viewBox=\"0 0 {SVG_W} {SVG_H}\" role=\"img\" aria-labelledby=\"{id}-t {id}-d\"><title id=\"{id}-t\">Coverage\u{2013}accuracy curve</title><desc id=\"{id}-d\">For each of {} thresholds from {:.2} to {:.2}: the share of rows whose top probability reaches it (coverage) and the accuracy (solid line) and macro-F1 (dashed line) on them. The numbers are in the table that follows.</desc>",
+        rows.len(),
+        rows.first().map_or(0.0, |r| r.threshold),
+        rows.last().map_or(0.0, |r| r.threshold)
+    );
+    axes(out, "coverage (share of rows kept)", "accuracy / macro-F1");
+    let line = |class: &str, pick: &dyn Fn(&SelectiveRow) -> Option<f64>| {
+        let pts: Vec<String> = rows
+            .iter()
+            .filter_map(|r| pick(r).map(|v| format!("{:.1},{:.1}", px(r.coverage), py(v))))
+            .collect();
+        format!("<polyline class=\"{class}\" points=\"{}\"/>", pts.join(" "))
+    };
+    out.push_str(&line("acc", &|r| r.accuracy));
+    out.push_str(&line("f1", &|r| r.macro_f1));
+    let mut last_label: Option<(f64, f64)> = None;
+    for r in rows {
+        let Some(acc) = r.accuracy else { continue };
+        let (x, y) = (px(r.coverage), py(acc));
+        let _ = write!(
+            out,
+            "<g><title>threshold {:.2}: coverage {:.3} ({} rows), accuracy {acc:.3}{}</title><circle class=\"dot\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3\"/>",
+            r.threshold,
+            r.coverage,
+            r.kept,
+            r.macro_f1
+                .map_or(String::new(), |f| format!(", macro-F1 {f:.3}"))
+        );
+        if last_label.is_none_or(|(lx, ly)| (lx - x).abs() >= 24.0 || (ly - y).abs() >= 12.0) {
+            let _ = write!(
+                out,
+                "<text class=\"cnt\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{:.2}</text>",
+                x,
+                (y - 7.0).max(TOP + 9.0),
+                r.threshold
+            );
+            last_label = Some((x, y));
+        }
+        out.push_str("</g>");
+    }
+    out.push_str("</svg>\n<table class=\"vh\"><caption>Selective prediction</caption><thead><tr><th scope=\"col\">threshold</th><th scope=\"col\">rows kept</th><th scope=\"col\">coverage</th><th scope=\"col\">accuracy</th><th scope=\"col\">macro-F1</th></tr></thead><tbody>");
+    for r in rows {
+        let _ = write!(
+            out,
+            "<tr><th scope=\"row\">{:.2}</th><td>{}</td><td>{:.3}</td><td>{}</td><td>{}</td></tr>",
+            r.threshold,
+            r.kept,
+            r.coverage,
+            opt(r.accuracy),
+            opt(r.macro_f1)
+        );
+    }
+    out.push_str("</tbody></table></figure>\n");
 }
 
 fn per_class(out: &mut String, r: &HeadReport) {
@@ -337,6 +521,25 @@ mod tests {
         assert!(h.errors.windows(2).all(|w| w[0].prob >= w[1].prob));
         let html = eval_page("eval", "5 rows", &view);
         assert!(html.contains("&lt;the&gt; talks &amp; troops"));
+        // Calibration cards, reliability bins (non-empty only) and every threshold.
+        let hr = &report.heads["topic"];
+        let c = hr.calibration.as_ref().unwrap();
+        assert!(html.contains(&format!("<b>{:.3}</b><span>log-loss</span>", c.log_loss)));
+        for b in &c.reliability {
+            let row = format!(
+                "<th scope=\"row\">{:.1}\u{2013}{:.1}</th><td>{}</td>",
+                b.lower, b.upper, b.count
+            );
+            assert_eq!(html.contains(&row), b.count > 0, "{row}");
+        }
+        assert_eq!(hr.selective.len(), 14);
+        for r in &hr.selective {
+            assert!(html.contains(&format!(
+                "<th scope=\"row\">{:.2}</th><td>{}</td>",
+                r.threshold, r.kept
+            )));
+        }
+        assert!(html.contains("<line class=\"diag\""));
         let cm = &report.heads["topic"].confusion;
         for (l, row) in cm.labels.iter().zip(&cm.matrix) {
             for (p, c) in cm.labels.iter().zip(row) {

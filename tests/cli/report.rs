@@ -398,6 +398,136 @@ fn eval_html_holds_the_confusion_counts_and_the_errors() {
 }
 
 #[test]
+fn eval_html_shows_calibration_reliability_and_coverage_as_eval_json_gives_them() {
+    let dir = tempdir();
+    let (report, html) = eval_both(dir.path());
+    assert_self_contained(&html);
+    for head in ["topic", "stance"] {
+        let h = &report["heads"][head];
+        let section = &html[html.find(&format!("Head <bdi>{head}</bdi>")).unwrap()..];
+        let section = &section[..section.find("</section>").unwrap()];
+        let c = &h["calibration"];
+        for (key, name) in [
+            ("log_loss", "log-loss"),
+            ("brier", "Brier score"),
+            ("ece", "calibration error (ECE)"),
+        ] {
+            let card = format!("<b>{:.3}</b><span>{name}</span>", f(c, key));
+            assert!(section.contains(&card), "{head}: no card {card}");
+        }
+        // The reliability diagram: one dot and one table row per non-empty bin, with its count.
+        assert!(
+            section.contains("<title id=\"head-"),
+            "{head}: the charts have titles"
+        );
+        let mut non_empty = 0;
+        for b in c["reliability"].as_array().unwrap() {
+            let count = b["count"].as_u64().unwrap();
+            let (lo, hi) = (f(b, "lower"), f(b, "upper"));
+            let row = format!("<th scope=\"row\">{lo:.1}\u{2013}{hi:.1}</th><td>{count}</td>");
+            let tip = format!("<title>confidence {lo:.1}\u{2013}{hi:.1}: {count} rows,");
+            if count == 0 {
+                assert!(
+                    !section.contains(&row) && !section.contains(&tip),
+                    "{head}: empty bin shown"
+                );
+                continue;
+            }
+            non_empty += 1;
+            assert!(section.contains(&row), "{head}: no reliability row {row}");
+            assert!(section.contains(&tip), "{head}: no dot {tip}");
+        }
+        assert!(non_empty > 0);
+        assert!(section.matches("<circle class=\"dot\" cx=").count() >= non_empty);
+        // The coverage–accuracy curve: every threshold with its kept rows.
+        let sel = h["selective"].as_array().unwrap();
+        assert_eq!(sel.len(), 14);
+        for r in sel {
+            let t = f(r, "threshold");
+            let kept = r["kept"].as_u64().unwrap();
+            let row = format!("<th scope=\"row\">{t:.2}</th><td>{kept}</td>");
+            assert!(section.contains(&row), "{head}: no selective row {row}");
+            if kept > 0 {
+                let tip = format!("<title>threshold {t:.2}: coverage");
+                assert!(section.contains(&tip), "{head}: no point {tip}");
+            }
+        }
+        assert!(section.contains("<polyline class=\"acc\" points=\""));
+        assert!(section.contains("<polyline class=\"f1\" points=\""));
+    }
+}
+
+#[test]
+fn report_shows_the_top_terms_predict_explain_gives() {
+    let dir = tempdir();
+    let article = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/example-article.txt");
+    let article = article.to_str().unwrap();
+    let out = run(dir.path(), &["report", article, "-o", "r.html"]);
+    if out.status.code() == Some(2) && stderr(&out).contains("no default model") {
+        eprintln!("skipped: this build has no embedded default model");
+        return;
+    }
+    ok(&out);
+    let html = std::fs::read_to_string(dir.path().join("r.html")).unwrap();
+    let preds = jsonl(&run_ok(
+        dir.path(),
+        &[
+            "predict",
+            "--input-format",
+            "text",
+            "--format",
+            "jsonl",
+            "--explain=3",
+            article,
+        ],
+    ));
+    assert_eq!(n_sentences(&html), preds.len());
+    let mut checked = 0;
+    for p in &preds {
+        let n = p["sentence"].as_u64().unwrap();
+        // The sentence's details, up to the next sentence.
+        let details = &html[html.find(&format!("id=\"a1-s{n}-d\"")).unwrap()..];
+        let details = &details[..details
+            .find("tabindex=\"0\" id=\"a1-s")
+            .unwrap_or(details.len())];
+        for head in ["topic", "stance"] {
+            let terms = p[head]["explain"]["for"].as_array().unwrap();
+            let at = details
+                .find(&format!("<span class=\"hn\">{head}</span>"))
+                .unwrap_or_else(|| panic!("sentence {n}: no {head} details"));
+            // This head's part, up to the next head's.
+            let part = &details[at + 1..];
+            let part = &part[..part.find("<span class=\"hn\">").unwrap_or(part.len())];
+            let tt = &part[part
+                .find("<span class=\"tt\">terms:")
+                .unwrap_or_else(|| panic!("sentence {n}, {head}: no terms in {part}"))..];
+            let shown: Vec<&str> = tt
+                .split("<span class=\"term ")
+                .skip(1)
+                .map(|x| {
+                    let b = x.find("<bdi>").unwrap() + "<bdi>".len();
+                    &x[b..b + x[b..].find("</bdi>").unwrap()]
+                })
+                .collect();
+            let want: Vec<String> = terms
+                .iter()
+                .map(|t| {
+                    let term = t["term"].as_str().unwrap().replace(['\n', '\r', '\t'], " ");
+                    esc(&if t["kind"] == "char" {
+                        format!("\"{term}\"")
+                    } else {
+                        term
+                    })
+                })
+                .collect();
+            assert_eq!(shown, want, "sentence {n}, {head}");
+            checked += want.len();
+        }
+    }
+    assert!(checked > 0, "some terms are compared");
+}
+
+#[test]
 fn eval_html_refuses_a_directory_before_reading_data() {
     let dir = tempdir();
     std::fs::create_dir(dir.path().join("out")).unwrap();

@@ -7,15 +7,14 @@
 //! stance chart. The form posts `application/x-www-form-urlencoded` (what browsers send) with
 //! the field `text`, and `token` when the server has one.
 
-use newsclass::html::{escape, render_article, ArticleView, Document, Theme, TopTerm, STRICT_CSP};
+use newsclass::html::{escape, render_article, ArticleView, Document, Theme, STRICT_CSP};
 use newsclass::Pipeline;
 
 use super::server::ApiError;
 
-/// Explanation terms shown per head in a sentence's details: this many for the label...
-const TERMS_FOR: usize = 3;
-/// ...and this many against it.
-const TERMS_AGAINST: usize = 2;
+/// Terms shown per head in a sentence's details, as in `newsclass report` (`predict
+/// --explain=3`).
+const TOP_TERMS: usize = 3;
 
 /// The page's content security policy: the report's, but the form may post back here.
 fn csp() -> String {
@@ -83,26 +82,10 @@ pub(crate) fn page(
     doc.into_html()
 }
 
-/// Classify `text` for the page: the report's view, with top terms from the explanations.
+/// Classify `text` for the page: the report's view, with the report's top terms.
 pub(crate) fn classify(model: &Pipeline, text: &str) -> ArticleView {
     let mut article = ArticleView::classify(model, "Your article", text);
-    let texts: Vec<&str> = article.sentences.iter().map(|s| s.text.as_str()).collect();
-    let explanations = model.explain_all(&texts, TERMS_FOR.max(TERMS_AGAINST));
-    for (s, e) in article.sentences.iter_mut().zip(explanations) {
-        for (h, e) in s.heads.iter_mut().zip(e) {
-            let terms = e
-                .for_terms
-                .iter()
-                .take(TERMS_FOR)
-                .chain(e.against_terms.iter().take(TERMS_AGAINST))
-                .map(|c| TopTerm {
-                    term: c.term.clone(),
-                    weight: c.weight,
-                })
-                .collect();
-            h.top_terms = Some(terms);
-        }
-    }
+    article.explain(model, TOP_TERMS);
     article
 }
 
