@@ -1294,22 +1294,40 @@ fn the_page_works_in_a_real_browser() {
         .local_addr()
         .unwrap()
         .port();
-    /// Ends chromedriver when the test ends, passed or not.
-    struct Kill(Child);
-    impl Drop for Kill {
+    /// Ends the browser session (so Chromium exits) and chromedriver when the test ends, passed
+    /// or failed.
+    struct Driver {
+        child: Child,
+        addr: String,
+        session: Option<String>,
+    }
+    impl Drop for Driver {
         fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
+            if let Some(id) = self.session.take() {
+                if let Ok(mut s) = TcpStream::connect(&self.addr) {
+                    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+                    let _ = write!(
+                        s,
+                        "DELETE /session/{id} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+                        self.addr
+                    );
+                    let _ = s.read(&mut [0u8; 1024]);
+                }
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
-    let _chromedriver = Kill(
-        Command::new(driver)
+    let mut driver = Driver {
+        child: Command::new(driver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start chromedriver"),
-    );
+        addr: format!("127.0.0.1:{port}"),
+        session: None,
+    };
     let wd_addr = format!("127.0.0.1:{port}");
     let deadline = Instant::now() + PATIENCE;
     while TcpStream::connect(&wd_addr).is_err() {
@@ -1339,6 +1357,7 @@ fn the_page_works_in_a_real_browser() {
         .as_str()
         .expect("a session")
         .to_string();
+    driver.session = Some(id.clone());
     let cmd = |method: &str, path: &str, body: Option<Value>| {
         wd(&wd_addr, method, &format!("/session/{id}{path}"), body)
     };
@@ -1437,5 +1456,4 @@ fn the_page_works_in_a_real_browser() {
     // No console messages at all (errors, warnings, CSP reports).
     let log = cmd("POST", "/se/log", Some(json!({ "type": "browser" })));
     assert_eq!(log, json!([]), "console messages");
-    cmd("DELETE", "", None);
 }
