@@ -3,10 +3,10 @@
 # at 32 connections, 100-sentence batches, and a soak that samples the server's RSS. Every run
 # is bounded in time and sends traffic to 127.0.0.1 only.
 #
-#   benches/serve_load.sh [--duration S] [--soak S] [--batch-connections N] [--log]
+#   benches/serve_load.sh [--duration S] [--soak S] [--batch-connections N] [--model FILE] [--log]
 #
 # --duration: seconds per throughput run (default 30); --soak: seconds of the soak (default
-# 300; 0 skips it); --log keeps the access log on (written to /dev/null) instead of --quiet.
+# 300; 0 skips it); --model serves FILE instead of the embedded default model; --log keeps the access log on (written to /dev/null) instead of --quiet.
 # The goals (issue #13): single sentences >= 10,000 requests/s with p99 <= 10 ms on 2 cores
 # shared with wrk; batches >= 150,000 sentences/s; RSS flat over the soak; 0 errors.
 # Sentences come from data/train.csv. Prints one JSON line per run and a summary.
@@ -17,13 +17,15 @@ duration=30
 soak=300
 batch_conns=8
 quiet=--quiet
+model=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration="$2"; shift 2 ;;
     --soak) soak="$2"; shift 2 ;;
     --batch-connections) batch_conns="$2"; shift 2 ;;
+    --model) model=(--model "$2"); shift 2 ;;
     --log) quiet=""; shift ;;
-    *) echo "usage: $0 [--duration S] [--soak S] [--batch-connections N] [--log]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--duration S] [--soak S] [--batch-connections N] [--model FILE] [--log]" >&2; exit 2 ;;
   esac
 done
 command -v wrk >/dev/null 2>&1 || { echo "wrk is not installed: apt-get install -y wrk" >&2; exit 1; }
@@ -42,7 +44,7 @@ with open(f"{out}/batch.jsonl", "w") as f:
         f.write(json.dumps({"sentences": rows[i:i + 100]}) + "\n")
 PY
 
-target/release/newsclass serve --addr 127.0.0.1:0 $quiet 2>"$work/server.log" >/dev/null &
+target/release/newsclass serve "${model[@]}" --addr 127.0.0.1:0 $quiet 2>"$work/server.log" >/dev/null &
 pid=$!
 cleanup() { kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
@@ -58,7 +60,7 @@ url="http://$addr"
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
-echo "# newsclass serve load, $(date -u +%Y-%m-%dT%H:%M:%SZ), git $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, access log ${quiet:-on}"
+echo "# newsclass serve load, $(date -u +%Y-%m-%dT%H:%M:%SZ), git $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, model ${model[1]:-default}, access log ${quiet:-on}"
 # Warm up (page in the model, grow the pools).
 BODIES="$work/single.jsonl" wrk -t2 -c32 -d3s -s benches/serve/load.lua "$url" >/dev/null
 
