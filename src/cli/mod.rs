@@ -12,6 +12,8 @@ mod info;
 mod predict;
 mod progress;
 mod report;
+#[cfg(feature = "serve")]
+mod serve;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -52,6 +54,9 @@ enum Command {
     Explain(explain::Args),
     /// Time each pipeline stage on a data file and print throughput.
     Bench(bench::Args),
+    /// Serve the model over HTTP: POST /v1/classify, GET /v1/model, /healthz, /metrics.
+    #[cfg(feature = "serve")]
+    Serve(serve::Args),
 }
 
 /// Parse argv and run the subcommand.
@@ -75,6 +80,8 @@ pub fn run() -> anyhow::Result<()> {
         Command::Info(a) => info::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Bench(a) => bench::run(a, quiet),
+        #[cfg(feature = "serve")]
+        Command::Serve(a) => serve::run(a, quiet),
     }
 }
 

@@ -92,14 +92,18 @@ const BLOCK: usize = 4 << 20;
 pub const MAX_LINE: usize = 16 << 20;
 
 /// One classified unit: a sentence of an article or a row of a file.
-struct Item<'m> {
-    source: String,
-    index: usize,
-    start: usize,
-    end: usize,
-    id: Option<String>,
-    text: String,
-    prediction: Prediction<'m>,
+pub(crate) struct Item<'m> {
+    /// The input it came from (a path, or `-`).
+    pub(crate) source: String,
+    /// 1-based position in its input.
+    pub(crate) index: usize,
+    /// Character offsets in the input.
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    /// The row's id column, if any.
+    pub(crate) id: Option<String>,
+    pub(crate) text: String,
+    pub(crate) prediction: Prediction<'m>,
 }
 
 fn open(path: &Path) -> anyhow::Result<Box<dyn BufRead>> {
@@ -330,13 +334,13 @@ pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
 }
 
 /// What each row shows beyond label and probability.
-struct Options {
+pub(crate) struct Options {
     /// Every class probability.
-    probs: bool,
+    pub(crate) probs: bool,
     /// Explanations with this many terms per side.
-    explain: Option<usize>,
+    pub(crate) explain: Option<usize>,
     /// With `--min-prob`: per head (model order), its threshold.
-    thresholds: Option<Vec<Option<f64>>>,
+    pub(crate) thresholds: Option<Vec<Option<f64>>>,
 }
 
 impl Options {
@@ -455,41 +459,55 @@ fn write_jsonl(
     explanations: &[Vec<Explanation>],
 ) -> anyhow::Result<()> {
     for (i, item) in items.iter().enumerate() {
-        let mut obj = Map::new();
+        let mut obj = sentence_object(item, opts, explanations.get(i).map(Vec::as_slice));
         obj.insert("source".into(), json!(item.source));
-        obj.insert("sentence".into(), json!(item.index));
-        obj.insert("start".into(), json!(item.start));
-        obj.insert("end".into(), json!(item.end));
-        if let Some(id) = &item.id {
-            obj.insert("id".into(), json!(id));
-        }
-        obj.insert("text".into(), json!(item.text));
-        for (h, head) in item.prediction.heads().enumerate() {
-            let mut ho = Map::new();
-            let label = opts.label(h, &head);
-            ho.insert("label".into(), json!(label));
-            ho.insert("prob".into(), json!(round4(head.score())));
-            if opts.thresholds.is_some() {
-                ho.insert("abstained".into(), json!(label.is_none()));
-            }
-            if let Some(e) = explanations.get(i).and_then(|e| e.get(h)) {
-                ho.insert("explain".into(), explain_json(e));
-            }
-            if opts.probs {
-                let m: Map<String, Value> = head
-                    .labels()
-                    .iter()
-                    .zip(head.probs())
-                    .map(|(l, &v)| (l.clone(), json!(round4(v))))
-                    .collect();
-                ho.insert("probs".into(), Value::Object(m));
-            }
-            obj.insert(head.name().to_string(), Value::Object(ho));
-        }
         serde_json::to_writer(&mut *out, &Value::Object(obj))?;
         out.write_all(b"\n")?;
     }
     Ok(())
+}
+
+/// The JSON object of one classified sentence or row, as `--format jsonl` prints it, without
+/// its `source` (the caller adds that): `sentence`, `start`, `end`, `id` (when the item has one),
+/// `text`, and per head `{"label", "prob"}`, with `"abstained"` under thresholds, `"explain"`
+/// when `explanations` (one per head) are given and `"probs"` when asked. `serve` answers with
+/// the same objects.
+pub(crate) fn sentence_object(
+    item: &Item<'_>,
+    opts: &Options,
+    explanations: Option<&[Explanation]>,
+) -> Map<String, Value> {
+    let mut obj = Map::new();
+    obj.insert("sentence".into(), json!(item.index));
+    obj.insert("start".into(), json!(item.start));
+    obj.insert("end".into(), json!(item.end));
+    if let Some(id) = &item.id {
+        obj.insert("id".into(), json!(id));
+    }
+    obj.insert("text".into(), json!(item.text));
+    for (h, head) in item.prediction.heads().enumerate() {
+        let mut ho = Map::new();
+        let label = opts.label(h, &head);
+        ho.insert("label".into(), json!(label));
+        ho.insert("prob".into(), json!(round4(head.score())));
+        if opts.thresholds.is_some() {
+            ho.insert("abstained".into(), json!(label.is_none()));
+        }
+        if let Some(e) = explanations.and_then(|e| e.get(h)) {
+            ho.insert("explain".into(), explain_json(e));
+        }
+        if opts.probs {
+            let m: Map<String, Value> = head
+                .labels()
+                .iter()
+                .zip(head.probs())
+                .map(|(l, &v)| (l.clone(), json!(round4(v))))
+                .collect();
+            ho.insert("probs".into(), Value::Object(m));
+        }
+        obj.insert(head.name().to_string(), Value::Object(ho));
+    }
+    obj
 }
 
 fn round4(v: f32) -> f64 {

@@ -10,6 +10,8 @@ mod integrity;
 mod predict;
 mod report;
 mod robustness;
+#[cfg(all(feature = "serve", unix))]
+mod serve;
 mod threads;
 mod train;
 mod util;
