@@ -6,7 +6,9 @@
 #   benches/serve_load.sh [--duration S] [--soak S] [--batch-connections N] [--model FILE] [--log]
 #
 # --duration: seconds per throughput run (default 30); --soak: seconds of the soak (default
-# 300; 0 skips it); --model serves FILE instead of the embedded default model; --log keeps the access log on (written to /dev/null) instead of --quiet.
+# 300; 0 skips it); --batch-connections: connections of the batch run (default: the number of
+# cores; each batch is already spread over every core); --model serves FILE instead of the
+# embedded default model; --log keeps the access log on (written to /dev/null) instead of --quiet.
 # The goals (issue #13): single sentences >= 10,000 requests/s with p99 <= 10 ms on 2 cores
 # shared with wrk; batches >= 150,000 sentences/s; RSS flat over the soak; 0 errors.
 # Sentences come from data/train.csv. Prints one JSON line per run and a summary.
@@ -15,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 duration=30
 soak=300
-batch_conns=8
+batch_conns="$(nproc)"
 quiet=--quiet
 model=()
 while [ $# -gt 0 ]; do
