@@ -40,6 +40,8 @@
 //!   head abstain below a probability, and [`Pipeline::fit_calibrated`] fits a temperature per
 //!   head ([`pipeline::calibrate`]);
 //! * [`html`] renders classified articles and evaluations as self-contained HTML pages;
+//! * [`output::sentence_json`] is the JSON of a classified sentence that the CLI, the server and
+//!   the Python package share;
 //! * [`Dataset`] holds labeled texts in memory; [`data`] reads CSV / JSONL with precise error
 //!   messages; [`cv`] does grouped splits and grid cross-validation.
 //!
@@ -59,6 +61,7 @@ pub mod html;
 pub mod linfa;
 pub mod metrics;
 pub mod model;
+pub mod output;
 mod persist;
 pub mod pipeline;
 pub mod sparse;

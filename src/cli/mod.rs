@@ -16,6 +16,7 @@ mod report;
 mod serve;
 mod train;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 pub use args::UsageError;
@@ -30,6 +31,16 @@ pub struct Cli {
     /// No progress bars or summaries on stderr/stdout beyond the requested output.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Worker threads for tokenizing, fitting and predicting (default: all cores, or
+    /// RAYON_NUM_THREADS when set). Results are the same for any number.
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        value_parser = parse_threads,
+        allow_negative_numbers = true
+    )]
+    pub threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
 }
@@ -71,6 +82,12 @@ pub fn run() -> anyhow::Result<()> {
         }
     };
     let quiet = cli.quiet;
+    if let Some(n) = cli.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .context("starting the worker threads of --threads")?;
+    }
     match cli.command {
         Command::Train(a) => train::run(a, quiet),
         Command::Predict(a) => predict::run(a, quiet),
@@ -82,6 +99,17 @@ pub fn run() -> anyhow::Result<()> {
         Command::Bench(a) => bench::run(a, quiet),
         #[cfg(feature = "serve")]
         Command::Serve(a) => serve::run(a, quiet),
+    }
+}
+
+/// `--threads N`: a whole number of at least 1.
+fn parse_threads(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(
+            "N is the number of worker threads: give a whole number of at least 1 (e.g. --threads 2), or leave the flag out to use all cores"
+                .to_string(),
+        ),
     }
 }
 

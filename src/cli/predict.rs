@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::ValueEnum;
 use newsclass::data::{Column, DataFormat};
+use newsclass::output::{sentence_json, JsonOptions, SentenceRef};
 use newsclass::{Explanation, MinProb, Pipeline, Prediction, TermKind};
 use serde_json::{json, Map, Value};
 
@@ -401,33 +402,6 @@ impl Output<'_> {
     }
 }
 
-/// The JSON of a list of contributions.
-fn terms_json(terms: &[newsclass::pipeline::Contribution]) -> Value {
-    Value::Array(
-        terms
-            .iter()
-            .map(|c| {
-                json!({
-                    "term": c.term,
-                    "kind": c.kind.name(),
-                    "weight": round4_f64(c.weight),
-                })
-            })
-            .collect(),
-    )
-}
-
-/// The `explain` object of one head.
-fn explain_json(e: &Explanation) -> Value {
-    json!({
-        "versus": e.versus,
-        "log_odds": round4_f64(e.log_odds),
-        "intercept": round4_f64(e.intercept),
-        "for": terms_json(&e.for_terms),
-        "against": terms_json(&e.against_terms),
-    })
-}
-
 /// A term as the table shows it: word n-grams as they are, character n-grams in quotes (so
 /// their spaces show).
 fn display_term(term: &str, kind: TermKind) -> String {
@@ -468,55 +442,29 @@ fn write_jsonl(
 }
 
 /// The JSON object of one classified sentence or row, as `--format jsonl` prints it, without
-/// its `source` (the caller adds that): `sentence`, `start`, `end`, `id` (when the item has one),
-/// `text`, and per head `{"label", "prob"}`, with `"abstained"` under thresholds, `"explain"`
-/// when `explanations` (one per head) are given and `"probs"` when asked. `serve` answers with
-/// the same objects.
+/// its `source` (the caller adds that): [`newsclass::output::sentence_json`]. `serve` answers
+/// with the same objects.
 pub(crate) fn sentence_object(
     item: &Item<'_>,
     opts: &Options,
     explanations: Option<&[Explanation]>,
 ) -> Map<String, Value> {
-    let mut obj = Map::new();
-    obj.insert("sentence".into(), json!(item.index));
-    obj.insert("start".into(), json!(item.start));
-    obj.insert("end".into(), json!(item.end));
-    if let Some(id) = &item.id {
-        obj.insert("id".into(), json!(id));
-    }
-    obj.insert("text".into(), json!(item.text));
-    for (h, head) in item.prediction.heads().enumerate() {
-        let mut ho = Map::new();
-        let label = opts.label(h, &head);
-        ho.insert("label".into(), json!(label));
-        ho.insert("prob".into(), json!(round4(head.score())));
-        if opts.thresholds.is_some() {
-            ho.insert("abstained".into(), json!(label.is_none()));
-        }
-        if let Some(e) = explanations.and_then(|e| e.get(h)) {
-            ho.insert("explain".into(), explain_json(e));
-        }
-        if opts.probs {
-            let m: Map<String, Value> = head
-                .labels()
-                .iter()
-                .zip(head.probs())
-                .map(|(l, &v)| (l.clone(), json!(round4(v))))
-                .collect();
-            ho.insert("probs".into(), Value::Object(m));
-        }
-        obj.insert(head.name().to_string(), Value::Object(ho));
-    }
-    obj
-}
-
-fn round4(v: f32) -> f64 {
-    round4_f64(f64::from(v))
-}
-
-/// `v` rounded to 4 decimals (and -0 written as 0).
-fn round4_f64(v: f64) -> f64 {
-    (v * 10_000.0).round() / 10_000.0 + 0.0
+    let s = SentenceRef {
+        index: item.index,
+        start: item.start,
+        end: item.end,
+        id: item.id.as_deref(),
+        text: &item.text,
+        prediction: &item.prediction,
+    };
+    sentence_json(
+        &s,
+        JsonOptions {
+            probs: opts.probs,
+            thresholds: opts.thresholds.as_deref(),
+        },
+        explanations,
+    )
 }
 
 fn write_csv(
