@@ -54,7 +54,11 @@ pub(crate) fn classify_article_buffers(
             read_offset(offsets, row + 1, large),
         ) {
             (Some(a), Some(b)) if a <= b && b <= data.len() => (a, b),
-            _ => return Err(format!("row {i}: the string array's offsets are out of bounds")),
+            _ => {
+                return Err(format!(
+                    "row {i}: the string array's offsets are out of bounds"
+                ))
+            }
         };
         let text = std::str::from_utf8(&data[a..b])
             .map_err(|_| format!("row {i}: the string is not valid UTF-8"))?;
@@ -98,7 +102,9 @@ pub(crate) fn classify_article_buffers(
             for (h, head) in p.heads().enumerate() {
                 let label = i32::try_from(head.label_id()).unwrap_or(i32::MAX);
                 out.heads[h].0.extend_from_slice(&label.to_le_bytes());
-                out.heads[h].1.extend_from_slice(&head.score().to_le_bytes());
+                out.heads[h]
+                    .1
+                    .extend_from_slice(&head.score().to_le_bytes());
             }
         }
     }
