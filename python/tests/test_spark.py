@@ -38,6 +38,7 @@ def spark():
     s = (SparkSession.builder.master("local[2]").appName("newsclass-test")
          .config("spark.ui.enabled", "false")
          .config("spark.sql.shuffle.partitions", "2")
+         .config("spark.ui.showConsoleProgress", "false")
          .getOrCreate())
     s.sparkContext.setLogLevel("ERROR")
     yield s
