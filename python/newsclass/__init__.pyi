@@ -49,6 +49,9 @@ class Model:
     ) -> List[Dict[str, Any]]: ...
     def predict_arrow(self, texts: Any, threads: Optional[int] = None) -> Any:
         """pyarrow string array or chunked array in, pyarrow.Table out."""
+    def classify_articles_arrow(self, texts: Any, threads: Optional[int] = None) -> Any:
+        """pyarrow string array of articles in; pyarrow.Table out, one row per sentence:
+        article, sentence, start, end, text, and <head> / <head>_score per head."""
     def evaluate(
         self,
         texts: Sequence[str],

@@ -24,6 +24,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString};
 use serde_json::{Map, Value};
 
+mod articles;
+
 create_exception!(
     newsclass,
     ModelError,
@@ -548,6 +550,66 @@ impl Model {
             .map(|h| h.model.labels().names().to_vec())
             .collect();
         arrow.call_method1("table", (self.heads(), labels, out))
+    }
+
+    /// Split every article of a pyarrow string array (or chunked array) into sentences and
+    /// classify them: a `pyarrow.Table` with one row per sentence: `article` (the article's row
+    /// in `texts`, int64), `sentence` (its number, from 1), `start` and `end` (character offsets,
+    /// as `predict` gives them), `text`, and per head `<head>` (dictionary-encoded label) and
+    /// `<head>_score` (float32). Null and empty articles give no rows. No Python object is made
+    /// per row; this is what `newsclass.spark` runs on each Arrow batch.
+    #[pyo3(signature = (texts, threads=None))]
+    fn classify_articles_arrow<'py>(
+        &self,
+        py: Python<'py>,
+        texts: &Bound<'py, PyAny>,
+        threads: Option<i64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let arrow = py.import("newsclass._arrow")?;
+        let chunks = arrow.call_method1("string_chunks_with_rows", (texts,))?;
+        let pool = pool(threads)?;
+        let model = &self.inner;
+        let out = PyList::empty(py);
+        for chunk in chunks.try_iter()? {
+            type Chunk<'a> = (
+                usize,
+                usize,
+                usize,
+                bool,
+                Option<Bound<'a, PyBytes>>,
+                Bound<'a, PyBytes>,
+                Bound<'a, PyBytes>,
+            );
+            let (base, n, offset, large, validity, offsets, data): Chunk<'py> = chunk?.extract()?;
+            let validity = validity.as_ref().map(|v| v.as_bytes());
+            let (offsets, data) = (offsets.as_bytes(), data.as_bytes());
+            let c = compute(py, &pool, || {
+                articles::classify_article_buffers(
+                    model, n, offset, large, validity, offsets, data, base,
+                )
+            })
+            .map_err(value_error)?;
+            let heads = PyList::empty(py);
+            for (labels, scores) in &c.heads {
+                heads.append((PyBytes::new(py, labels), PyBytes::new(py, scores)))?;
+            }
+            out.append((
+                c.n,
+                PyBytes::new(py, &c.article),
+                PyBytes::new(py, &c.sentence),
+                PyBytes::new(py, &c.start),
+                PyBytes::new(py, &c.end),
+                PyBytes::new(py, &c.text_offsets),
+                PyBytes::new(py, &c.text_data),
+                heads,
+            ))?;
+        }
+        let labels: Vec<Vec<String>> = model
+            .heads()
+            .iter()
+            .map(|h| h.model.labels().names().to_vec())
+            .collect();
+        arrow.call_method1("sentence_table", (self.heads(), labels, out))
     }
 
     /// Score the model on labeled texts (`labels`: head name → one label per text): the report

@@ -3,6 +3,7 @@
 import pytest
 
 import newsclass
+from conftest import ROOT
 
 pa = pytest.importorskip("pyarrow", reason="pyarrow is not installed")
 
@@ -85,3 +86,38 @@ def test_bad_arrays_raise(model):
         model.predict_arrow(["a list"])
     with pytest.raises(ValueError, match="threads"):
         model.predict_arrow(pa.array(["a"]), threads=0)
+
+
+def test_classify_articles_arrow_equals_classify_article():
+    """One row per sentence, the same sentences, offsets, labels and scores as classify_article;
+    null and empty articles give no rows; `article` counts rows across chunks."""
+    m = newsclass.Model.default()
+    example = (ROOT / "data" / "example-article.txt").read_text(encoding="utf-8")
+    articles = [example, None, "", "Five people died. Les négociations reprennent à Genève.",
+                "Troops crossed the river"]
+    chunked = pa.chunked_array([pa.array(articles[:2]), pa.array([], pa.string()),
+                                pa.array(articles[2:])])
+    large = pa.array(articles, pa.large_string())
+    for texts in (pa.array(articles), chunked, large, pa.array(["x"] + articles).slice(1)):
+        t = m.classify_articles_arrow(texts)
+        assert t.column_names == ["article", "sentence", "start", "end", "text", "topic",
+                                  "topic_score", "stance", "stance_score"]
+        rows = t.to_pylist()
+        want = []
+        for i, a in enumerate(articles):
+            for s in m.classify_article(a) if a else []:
+                want.append((i, s["sentence"], s["start"], s["end"], s["text"],
+                             s["topic"]["label"], s["stance"]["label"]))
+        assert [(r["article"], r["sentence"], r["start"], r["end"], r["text"], r["topic"],
+                 r["stance"]) for r in rows] == want
+        scores = [s for a in articles if a for s in m.predict([x["text"] for x in m.classify_article(a)])]
+        assert [r["topic_score"] for r in rows] == pytest.approx(
+            [s["topic"]["prob"] for s in scores], abs=5.01e-5)
+
+
+def test_classify_articles_arrow_rejects_what_is_not_text():
+    m = newsclass.Model.default()
+    with pytest.raises(TypeError, match="classify_articles_arrow takes"):
+        m.classify_articles_arrow(pa.array([1, 2]))
+    with pytest.raises(TypeError, match="classify_articles_arrow takes"):
+        m.classify_articles_arrow(["a list"])
