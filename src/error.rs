@@ -180,6 +180,87 @@ pub enum Error {
     /// A JSON (de)serialization error.
     #[error(transparent)]
     Json(#[from] serde_json::Error),
+    /// A sentence-encoder directory that cannot be used (feature `encoder`).
+    #[error("sentence encoder: {0}")]
+    Encoder(#[from] EncoderError),
+}
+
+/// What is wrong with a sentence-encoder directory (inside [`Error::Encoder`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncoderError {
+    /// A file the encoder needs is not in its directory.
+    #[error("{} has no {file}; the directory must hold a sentence-transformers BERT model (config.json, tokenizer.json, model.safetensors), e.g. as scripts/get-encoder installs it", dir.display())]
+    MissingFile {
+        /// The encoder directory.
+        dir: PathBuf,
+        /// The missing file's name.
+        file: String,
+    },
+    /// A configuration file that does not parse or holds values out of range.
+    #[error("{}: {reason}", path.display())]
+    Config {
+        /// The configuration file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A model this encoder cannot run (another architecture, activation or pooling).
+    #[error("unsupported {what} \"{found}\" in {}; this encoder runs {supported}", path.display())]
+    Unsupported {
+        /// What is unsupported (`model_type`, `hidden_act`, `pooling`, ...).
+        what: &'static str,
+        /// The value found.
+        found: String,
+        /// What is supported.
+        supported: &'static str,
+        /// The file that says so.
+        path: PathBuf,
+    },
+    /// A weight tensor whose shape disagrees with the configuration.
+    #[error("weight {tensor} has shape {found:?} but config.json implies {expected:?}")]
+    DimensionMismatch {
+        /// Tensor name.
+        tensor: String,
+        /// Shape in the weights file.
+        found: Vec<usize>,
+        /// Shape the configuration implies.
+        expected: Vec<usize>,
+    },
+    /// A weight tensor the model needs is not in the weights file.
+    #[error("{} has no tensor {name}; is it a BERT model's weights?", path.display())]
+    MissingTensor {
+        /// The weights file.
+        path: PathBuf,
+        /// Tensor name.
+        name: String,
+    },
+    /// A weights file that is damaged or not in the expected form.
+    #[error("{}: {reason}", path.display())]
+    Weights {
+        /// The weights file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The model's `tokenizer.json` does not load or does not fit the model.
+    #[error("{}: {reason}", path.display())]
+    Tokenizer {
+        /// The tokenizer file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An encoder option out of range.
+    #[error("invalid value {value} for `{name}`: {reason}")]
+    InvalidParam {
+        /// The option's name.
+        name: &'static str,
+        /// The value given.
+        value: String,
+        /// The valid range.
+        reason: String,
+    },
 }
 
 /// What is wrong with a model file (inside [`Error::BadModel`]).

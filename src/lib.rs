@@ -41,11 +41,15 @@
 //!
 //! Cargo features: `cli` (default) builds the `newsclass` binary and pulls in clap, anyhow and
 //! indicatif; the library alone builds with `--no-default-features`. `linfa` implements linfa's
-//! traits for the sparse logistic regression ([`linfa`]).
+//! traits for the sparse logistic regression ([`linfa`]). `encoder` (experimental) adds
+//! `encoder`, sentence embeddings from a pretrained BERT-family model (all-MiniLM-L6-v2) in pure
+//! Rust.
 #![deny(missing_docs)]
 
 pub mod cv;
 pub mod data;
+#[cfg(feature = "encoder")]
+pub mod encoder;
 pub mod error;
 pub mod features;
 #[cfg(feature = "linfa")]
@@ -58,7 +62,7 @@ pub mod sparse;
 pub mod text;
 
 pub use data::{Dataset, Provenance};
-pub use error::{Error, ModelError, Result};
+pub use error::{EncoderError, Error, ModelError, Result};
 pub use metrics::Report;
 pub use persist::{Section, FORMAT_VERSION};
 pub use pipeline::{

