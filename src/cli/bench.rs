@@ -23,6 +23,16 @@ pub struct Args {
     /// Repetitions per stage; the median is reported.
     #[arg(long, default_value_t = 5)]
     repeat: usize,
+    /// Also time the sentence encoder in DIR (a sentence-transformers BERT directory, e.g. as
+    /// scripts/get-encoder installs it): load, embedding every row (batched, all threads), and one
+    /// 25-row article including the load.
+    #[cfg(feature = "encoder")]
+    #[arg(long, value_name = "DIR")]
+    encoder: Option<PathBuf>,
+    /// With --encoder: tokens per encoder batch.
+    #[cfg(feature = "encoder")]
+    #[arg(long, value_name = "N", default_value_t = newsclass::encoder::DEFAULT_BATCH_TOKENS, requires = "encoder")]
+    encoder_batch_tokens: usize,
 }
 
 fn median_time(repeat: usize, mut f: impl FnMut()) -> f64 {
@@ -121,5 +131,70 @@ pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
     for (name, t) in rows {
         writeln!(out, "{name:<44} {t:>10.4} {:>16.0}", n / t)?;
     }
+    #[cfg(feature = "encoder")]
+    if let Some(dir) = &a.encoder {
+        bench_encoder(
+            &mut out,
+            dir,
+            a.encoder_batch_tokens,
+            data.texts(),
+            a.repeat,
+        )?;
+    }
+    Ok(())
+}
+
+/// Rows in the article of the latency measurement.
+#[cfg(feature = "encoder")]
+const ARTICLE_ROWS: usize = 25;
+
+#[cfg(feature = "encoder")]
+fn bench_encoder(
+    out: &mut impl Write,
+    dir: &std::path::Path,
+    batch_tokens: usize,
+    texts: &[String],
+    repeat: usize,
+) -> anyhow::Result<()> {
+    use newsclass::encoder::Encoder;
+    let load = |dir: &std::path::Path| -> anyhow::Result<Encoder> {
+        Ok(Encoder::load(dir)?.with_batch_tokens(batch_tokens)?)
+    };
+    let encoder = load(dir)?;
+    let t_load = median_time(repeat, || {
+        black_box(load(dir).ok());
+    });
+    let first = encoder.embed(texts)?;
+    let t_embed = median_time(repeat, || {
+        black_box(encoder.embed(texts).ok());
+    });
+    drop(encoder);
+    let article = &texts[..texts.len().min(ARTICLE_ROWS)];
+    let t_article = median_time(repeat, || {
+        let e = load(dir).ok();
+        black_box(e.map(|e| e.embed(article).ok()));
+    });
+    let n = texts.len() as f64;
+    writeln!(
+        out,
+        "encoder {}: {:.1} tokens per row, {} rows cut at the token limit, {} tokens per batch",
+        dir.display(),
+        first.n_tokens as f64 / n,
+        first.n_truncated,
+        batch_tokens
+    )?;
+    writeln!(out, "{:<44} {t_load:>10.4}", "encoder load")?;
+    writeln!(
+        out,
+        "{:<44} {t_embed:>10.4} {:>16.1}",
+        "encoder embed, batched (parallel)",
+        n / t_embed
+    )?;
+    writeln!(
+        out,
+        "{:<44} {t_article:>10.4} {:>16.1}",
+        format!("encoder load + one {}-row article", article.len()),
+        article.len() as f64 / t_article
+    )?;
     Ok(())
 }

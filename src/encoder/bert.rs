@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array1, Array2, ArrayView1, ArrayViewMut2, Axis};
+use ndarray::{s, Array1, Array2, ArrayView1, Axis};
 use serde::Deserialize;
 
 use super::safetensors::SafeTensors;
@@ -371,27 +371,33 @@ impl Bert {
         let dh = h / heads;
         let scale = 1.0 / (dh as f32).sqrt();
         layer.qkv.forward(x, &mut sc.qkv);
+        let qkv = sc.qkv.as_slice().expect("standard layout");
+        let context = sc.context.as_slice_mut().expect("standard layout");
+        let width = 3 * h;
         let mut start = 0;
         for seq in batch {
             let len = seq.ids.len();
-            sc.scores.resize(len * len, 0.0);
-            let mut scores =
-                ArrayViewMut2::from_shape((len, len), &mut sc.scores[..]).expect("len * len");
+            sc.scores.resize(len, 0.0);
             for head in 0..heads {
-                let rows = start..start + len;
-                let q = sc.qkv.slice(s![rows.clone(), head * dh..(head + 1) * dh]);
-                let k = sc
-                    .qkv
-                    .slice(s![rows.clone(), h + head * dh..h + (head + 1) * dh]);
-                let v = sc
-                    .qkv
-                    .slice(s![rows.clone(), 2 * h + head * dh..2 * h + (head + 1) * dh]);
-                general_mat_mul(scale, &q, &k.t(), 0.0, &mut scores);
-                for mut r in scores.rows_mut() {
-                    softmax(r.as_slice_mut().expect("contiguous rows"));
+                let (qo, ko, vo) = (head * dh, h + head * dh, 2 * h + head * dh);
+                for i in start..start + len {
+                    let q = &qkv[i * width + qo..i * width + qo + dh];
+                    // scores = softmax(q · kⱼ / √dh) over the sequence's own tokens
+                    for (j, score) in (start..start + len).zip(sc.scores.iter_mut()) {
+                        let k = &qkv[j * width + ko..j * width + ko + dh];
+                        *score = dot(q, k) * scale;
+                    }
+                    softmax(&mut sc.scores);
+                    // context = Σⱼ scoreⱼ · vⱼ
+                    let out = &mut context[i * h + qo..i * h + qo + dh];
+                    out.fill(0.0);
+                    for (j, &p) in (start..start + len).zip(sc.scores.iter()) {
+                        let v = &qkv[j * width + vo..j * width + vo + dh];
+                        for (o, v) in out.iter_mut().zip(v) {
+                            *o += p * v;
+                        }
+                    }
                 }
-                let mut ctx = sc.context.slice_mut(s![rows, head * dh..(head + 1) * dh]);
-                general_mat_mul(1.0, &scores, &v, 0.0, &mut ctx);
             }
             start += len;
         }
@@ -405,13 +411,31 @@ impl Bert {
         layer
             .intermediate
             .forward(&sc.attention, &mut sc.intermediate);
-        for v in sc.intermediate.iter_mut() {
+        for v in sc.intermediate.as_slice_mut().expect("standard layout") {
             *v = gelu(*v);
         }
         x.assign(&sc.attention);
         layer.output.forward_add(&sc.intermediate, x);
         layer.output_norm.forward(x);
     }
+}
+
+/// Dot product, in eight interleaved sums so that it vectorizes.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 /// Softmax of a row in place.
@@ -464,7 +488,10 @@ pub(crate) fn exp(x: f32) -> f32 {
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // n is an integer in [-126, 128] held in the low bits of n + ROUND: 2^n without a
+    // float-to-int conversion (which does not vectorize).
+    let bits = (n + ROUND).to_bits().wrapping_sub(ROUND.to_bits());
+    let scale = f32::from_bits(bits.wrapping_add(127) << 23);
     p * scale
 }
 
