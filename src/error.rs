@@ -189,6 +189,12 @@ pub enum Error {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EncoderError {
+    /// The encoder directory does not exist or is not a directory.
+    #[error("{} is not a directory; give a sentence-transformers BERT model directory (scripts/get-encoder installs all-MiniLM-L6-v2 into models/encoder/all-MiniLM-L6-v2)", dir.display())]
+    NotADirectory {
+        /// The path given.
+        dir: PathBuf,
+    },
     /// A file the encoder needs is not in its directory.
     #[error("{} has no {file}; the directory must hold a sentence-transformers BERT model (config.json, tokenizer.json, model.safetensors), e.g. as scripts/get-encoder installs it", dir.display())]
     MissingFile {

@@ -48,6 +48,12 @@ fn median_time(repeat: usize, mut f: impl FnMut()) -> f64 {
 }
 
 pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
+    // A bad encoder directory fails before anything is timed or printed.
+    #[cfg(feature = "encoder")]
+    let encoder = match &a.encoder {
+        Some(dir) => Some(load_encoder(dir, a.encoder_batch_tokens)?),
+        None => None,
+    };
     let load_start = Instant::now();
     let model = load_model(a.model.as_ref())?;
     let load = load_start.elapsed().as_secs_f64();
@@ -132,14 +138,8 @@ pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
         writeln!(out, "{name:<44} {t:>10.4} {:>16.0}", n / t)?;
     }
     #[cfg(feature = "encoder")]
-    if let Some(dir) = &a.encoder {
-        bench_encoder(
-            &mut out,
-            dir,
-            a.encoder_batch_tokens,
-            data.texts(),
-            a.repeat,
-        )?;
+    if let (Some(dir), Some(encoder)) = (&a.encoder, encoder) {
+        bench_encoder(&mut out, dir, encoder, data.texts(), a.repeat)?;
     }
     Ok(())
 }
@@ -149,18 +149,23 @@ pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
 const ARTICLE_ROWS: usize = 25;
 
 #[cfg(feature = "encoder")]
+fn load_encoder(
+    dir: &std::path::Path,
+    batch_tokens: usize,
+) -> anyhow::Result<newsclass::encoder::Encoder> {
+    Ok(newsclass::encoder::Encoder::load(dir)?.with_batch_tokens(batch_tokens)?)
+}
+
+#[cfg(feature = "encoder")]
 fn bench_encoder(
     out: &mut impl Write,
     dir: &std::path::Path,
-    batch_tokens: usize,
+    encoder: newsclass::encoder::Encoder,
     texts: &[String],
     repeat: usize,
 ) -> anyhow::Result<()> {
-    use newsclass::encoder::Encoder;
-    let load = |dir: &std::path::Path| -> anyhow::Result<Encoder> {
-        Ok(Encoder::load(dir)?.with_batch_tokens(batch_tokens)?)
-    };
-    let encoder = load(dir)?;
+    let batch_tokens = encoder.batch_tokens();
+    let load = |dir: &std::path::Path| load_encoder(dir, batch_tokens);
     let t_load = median_time(repeat, || {
         black_box(load(dir).ok());
     });

@@ -19,9 +19,6 @@ use crate::error::EncoderError;
 /// The fields of a Hugging Face `config.json` that a BERT encoder needs.
 #[derive(Debug, Deserialize)]
 struct RawConfig {
-    model_type: Option<String>,
-    #[serde(default)]
-    architectures: Vec<String>,
     hidden_size: usize,
     num_hidden_layers: usize,
     num_attention_heads: usize,
@@ -58,22 +55,31 @@ pub(crate) struct BertConfig {
 impl BertConfig {
     /// Reads and checks `config.json`.
     pub(crate) fn parse(path: &Path, text: &str) -> Result<Self, EncoderError> {
-        let raw: RawConfig = serde_json::from_str(text).map_err(|e| EncoderError::Config {
+        let not_bert = |e: serde_json::Error| EncoderError::Config {
             path: path.to_path_buf(),
             reason: format!("not a BERT config.json: {e}"),
-        })?;
+        };
         let unsupported = |what, found: String, supported| EncoderError::Unsupported {
             what,
             found,
             supported,
             path: path.to_path_buf(),
         };
-        let model_type = raw.model_type.clone().unwrap_or_default();
+        // The architecture first, so that another model's config is named as such.
+        let value: serde_json::Value = serde_json::from_str(text).map_err(not_bert)?;
+        let model_type = value["model_type"].as_str().unwrap_or_default();
         if model_type != "bert" {
             let found = if model_type.is_empty() {
-                raw.architectures.join(", ")
+                match value["architectures"].as_array() {
+                    Some(a) if !a.is_empty() => a
+                        .iter()
+                        .map(|v| v.as_str().unwrap_or("?"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    _ => "none given".to_string(),
+                }
             } else {
-                model_type
+                model_type.to_string()
             };
             return Err(unsupported(
                 "model_type",
@@ -81,6 +87,7 @@ impl BertConfig {
                 "BERT models (model_type \"bert\")",
             ));
         }
+        let raw: RawConfig = serde_json::from_value(value).map_err(not_bert)?;
         if raw.hidden_act != "gelu" {
             return Err(unsupported(
                 "hidden_act",
@@ -576,8 +583,16 @@ mod tests {
             Err(EncoderError::Config { .. })
         ));
         assert!(matches!(
-            BertConfig::parse(p, "{}"),
+            BertConfig::parse(p, r#"{"model_type": "bert", "hidden_size": 8}"#),
             Err(EncoderError::Config { .. })
         ));
+        assert!(matches!(
+            BertConfig::parse(p, "{not json"),
+            Err(EncoderError::Config { .. })
+        ));
+        match BertConfig::parse(p, r#"{"architectures": ["MPNetModel"]}"#) {
+            Err(EncoderError::Unsupported { found, .. }) => assert_eq!(found, "MPNetModel"),
+            other => panic!("expected an unsupported architecture, got {other:?}"),
+        }
     }
 }

@@ -155,7 +155,8 @@ fn check_pooling(dir: &Path) -> Result<Pooling> {
 impl Encoder {
     /// Loads a sentence-transformers BERT model directory (see the [module docs](self)).
     ///
-    /// Errors: [`EncoderError::MissingFile`] for a missing `config.json`, `tokenizer.json` or
+    /// Errors: [`EncoderError::NotADirectory`] when `dir` is not a directory;
+    /// [`EncoderError::MissingFile`] for a missing `config.json`, `tokenizer.json` or
     /// `model.safetensors`; [`EncoderError::Config`] for a configuration that does not parse;
     /// [`EncoderError::Unsupported`] for another architecture, activation or pooling;
     /// [`EncoderError::DimensionMismatch`] and [`EncoderError::MissingTensor`] for weights that do
@@ -164,9 +165,8 @@ impl Encoder {
     pub fn load(dir: impl AsRef<Path>) -> Result<Encoder> {
         let dir = dir.as_ref();
         if !dir.is_dir() {
-            return Err(EncoderError::MissingFile {
+            return Err(EncoderError::NotADirectory {
                 dir: dir.to_path_buf(),
-                file: "model directory".to_string(),
             }
             .into());
         }

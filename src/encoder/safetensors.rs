@@ -158,7 +158,8 @@ mod tests {
     fn reads_f32_tensors_by_name_and_shape() {
         let data = f32_bytes(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
         let header = r#"{"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"b":{"dtype":"F32","shape":[1],"data_offsets":[24,28]}}"#;
-        let st = SafeTensors::parse(Path::new("m.safetensors"), &file(header, &data)).unwrap();
+        let bytes = file(header, &data);
+        let st = SafeTensors::parse(Path::new("m.safetensors"), &bytes).unwrap();
         assert_eq!(
             st.f32("a", &[2, 3]).unwrap(),
             vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
@@ -170,7 +171,8 @@ mod tests {
     #[test]
     fn wrong_shape_is_a_dimension_mismatch() {
         let header = r#"{"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}"#;
-        let st = SafeTensors::parse(Path::new("m"), &file(header, &f32_bytes(&[0.0; 4]))).unwrap();
+        let bytes = file(header, &f32_bytes(&[0.0; 4]));
+        let st = SafeTensors::parse(Path::new("m"), &bytes).unwrap();
         match st.f32("a", &[4, 1]) {
             Err(EncoderError::DimensionMismatch {
                 tensor,
@@ -212,16 +214,19 @@ mod tests {
     fn rejects_other_dtypes_sizes_and_non_finite_values() {
         let p = Path::new("m");
         let header = r#"{"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}"#;
-        let st = SafeTensors::parse(p, &file(header, &[0; 4])).unwrap();
+        let bytes = file(header, &[0; 4]);
+        let st = SafeTensors::parse(p, &bytes).unwrap();
         assert!(matches!(
             st.f32("a", &[2]),
             Err(EncoderError::Weights { .. })
         ));
         let header = r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#;
-        let st = SafeTensors::parse(p, &file(header, &[0; 4])).unwrap();
+        let bytes = file(header, &[0; 4]);
+        let st = SafeTensors::parse(p, &bytes).unwrap();
         assert!(st.f32("a", &[2]).is_err());
         let header = r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#;
-        let st = SafeTensors::parse(p, &file(header, &f32_bytes(&[1.0, f32::NAN]))).unwrap();
+        let bytes = file(header, &f32_bytes(&[1.0, f32::NAN]));
+        let st = SafeTensors::parse(p, &bytes).unwrap();
         assert!(st.f32("a", &[2]).is_err());
     }
 }

@@ -3,6 +3,8 @@
 
 mod chars;
 mod cv;
+#[cfg(feature = "encoder")]
+mod encoder;
 mod errors;
 mod eval;
 mod integrity;
