@@ -571,6 +571,22 @@ impl Vocabulary {
     }
 }
 
+/// Keep the `limit` items of `kept` with the highest `count`, in their order; a stable sort keeps
+/// the earlier (sorted) item among ties.
+pub(crate) fn keep_most_frequent<T>(kept: &mut Vec<T>, limit: usize, count: impl Fn(&T) -> u64) {
+    let mut order: Vec<usize> = (0..kept.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(count(&kept[i])));
+    let mut keep = vec![false; kept.len()];
+    for &i in order.iter().take(limit) {
+        keep[i] = true;
+    }
+    let mut i = 0;
+    kept.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -680,20 +696,4 @@ mod tests {
         assert_eq!(sel.terms, ["b", "c"]);
         assert_eq!(sel.dfs, [3, 2]);
     }
-}
-
-/// Keep the `limit` items of `kept` with the highest `count`, in their order; a stable sort keeps
-/// the earlier (sorted) item among ties.
-pub(crate) fn keep_most_frequent<T>(kept: &mut Vec<T>, limit: usize, count: impl Fn(&T) -> u64) {
-    let mut order: Vec<usize> = (0..kept.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(count(&kept[i])));
-    let mut keep = vec![false; kept.len()];
-    for &i in order.iter().take(limit) {
-        keep[i] = true;
-    }
-    let mut i = 0;
-    kept.retain(|_| {
-        i += 1;
-        keep[i - 1]
-    });
 }
