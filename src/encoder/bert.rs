@@ -144,8 +144,8 @@ impl BertConfig {
     }
 }
 
-/// A dense layer `y = x · w + b`, with `w` stored as `[in, out]` (PyTorch's `[out, in]`
-/// transposed once at load).
+/// A dense layer `y = x · wᵀ + b`, with `w` stored as PyTorch stores it, `[out, in]`
+/// (the matrix product reads it transposed through strides; no copy).
 #[derive(Debug)]
 struct Linear {
     w: Array2<f32>,
@@ -153,16 +153,16 @@ struct Linear {
 }
 
 impl Linear {
-    /// `out = x · w + b`.
+    /// `out = x · wᵀ + b`.
     fn forward(&self, x: &Array2<f32>, out: &mut Array2<f32>) {
         out.assign(&self.b.broadcast(out.raw_dim()).expect("bias width"));
-        general_mat_mul(1.0, x, &self.w, 1.0, out);
+        general_mat_mul(1.0, x, &self.w.t(), 1.0, out);
     }
 
-    /// `out += x · w + b` (a residual connection).
+    /// `out += x · wᵀ + b` (a residual connection).
     fn forward_add(&self, x: &Array2<f32>, out: &mut Array2<f32>) {
         *out += &self.b;
-        general_mat_mul(1.0, x, &self.w, 1.0, out);
+        general_mat_mul(1.0, x, &self.w.t(), 1.0, out);
     }
 }
 
@@ -267,11 +267,10 @@ impl Bert {
                 eps: config.eps,
             })
         };
-        // PyTorch's Linear weight is [out, in]; stored here as [in, out].
+        // PyTorch's Linear weight is [out, in].
         let linear = |p: &str, n_in: usize, n_out: usize| -> Result<Linear, EncoderError> {
-            let w = matrix(st, &name(&format!("{p}.weight")), n_out, n_in)?;
             Ok(Linear {
-                w: w.t().as_standard_layout().into_owned(),
+                w: matrix(st, &name(&format!("{p}.weight")), n_out, n_in)?,
                 b: vector(st, &name(&format!("{p}.bias")), n_out)?,
             })
         };
@@ -284,7 +283,7 @@ impl Bert {
                 linear(&format!("{p}.attention.self.value"), h, h)?,
             );
             let qkv = Linear {
-                w: ndarray::concatenate(Axis(1), &[q.w.view(), k.w.view(), v.w.view()])
+                w: ndarray::concatenate(Axis(0), &[q.w.view(), k.w.view(), v.w.view()])
                     .expect("same rows"),
                 b: ndarray::concatenate(Axis(0), &[q.b.view(), k.b.view(), v.b.view()])
                     .expect("vectors"),

@@ -44,7 +44,8 @@ use safetensors::SafeTensors;
 /// Longest sequence, in word pieces with `[CLS]` and `[SEP]`, unless set otherwise.
 pub const DEFAULT_MAX_TOKENS: usize = 128;
 
-/// Tokens per batch unless set otherwise.
+/// Tokens per batch unless set otherwise (fewer when the texts would not give every thread a
+/// batch).
 pub const DEFAULT_BATCH_TOKENS: usize = 2048;
 
 /// How token states become one sentence vector.
@@ -96,12 +97,21 @@ pub struct Embeddings {
 }
 
 /// A loaded sentence encoder. Cheap to share across threads (`&Encoder` is all `embed` needs).
-#[derive(Debug)]
 pub struct Encoder {
     bert: Bert,
     tokenizer: Tokenizer,
     identity: EncoderIdentity,
     batch_tokens: usize,
+}
+
+impl std::fmt::Debug for Encoder {
+    /// The identity and settings, without the weights and the vocabulary.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encoder")
+            .field("identity", &self.identity)
+            .field("batch_tokens", &self.batch_tokens)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Reads one file of the encoder directory, naming it when it is missing.
@@ -178,15 +188,18 @@ impl Encoder {
         })?;
         let config = BertConfig::parse(&config_path, &config_text)?;
         let pooling = check_pooling(dir)?;
-        let tokenizer = load_tokenizer(dir, &config)?;
         let weights_path = dir.join("model.safetensors");
         let bytes = read(dir, "model.safetensors")?;
-        // Hash on one core while the other parses and converts.
-        let (digest, bert) = rayon::join(
+        // Hash on one core while the other parses and converts, then loads the tokenizer.
+        let (digest, loaded) = rayon::join(
             || hex(&Sha256::digest(&bytes)),
-            || SafeTensors::parse(&weights_path, &bytes).and_then(|st| Bert::load(config, &st)),
+            || -> Result<(Bert, Tokenizer)> {
+                let st = SafeTensors::parse(&weights_path, &bytes)?;
+                let bert = Bert::load(config, &st)?;
+                Ok((bert, load_tokenizer(dir, &config)?))
+            },
         );
-        let bert = bert?;
+        let (bert, tokenizer) = loaded?;
         let name = dir
             .canonicalize()
             .ok()
@@ -316,15 +329,18 @@ impl Encoder {
             .map(|t| self.tokenize(t.as_ref()))
             .collect::<Result<_>>()?;
         let n_truncated = tokenized.iter().filter(|t| t.1).count();
-        let n_tokens = tokenized.iter().map(|t| t.0.ids.len()).sum();
+        let n_tokens: usize = tokenized.iter().map(|t| t.0.ids.len()).sum();
         // Length-sorted (ties in input order), then cut into batches of about batch_tokens.
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| (tokenized[i].0.ids.len(), i));
+        // Few texts are still split, so that every thread gets a share.
+        let per_thread = n_tokens.div_ceil(rayon::current_num_threads().max(1));
+        let batch_tokens = self.batch_tokens.min(per_thread.max(1));
         let mut batches: Vec<&[usize]> = Vec::new();
         let (mut start, mut tokens) = (0, 0);
         for (k, &i) in order.iter().enumerate() {
             let len = tokenized[i].0.ids.len();
-            if k > start && tokens + len > self.batch_tokens {
+            if k > start && tokens + len > batch_tokens {
                 batches.push(&order[start..k]);
                 (start, tokens) = (k, 0);
             }

@@ -124,11 +124,17 @@ impl<'a> SafeTensors<'a> {
                 ),
             });
         }
+        let mut finite = true;
         let values: Vec<f32> = self.data[begin..end]
             .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .map(|c| {
+                let v = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+                finite &= v.is_finite();
+                v
+            })
             .collect();
-        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        if !finite {
+            let i = values.iter().position(|v| !v.is_finite()).unwrap_or(0);
             return Err(EncoderError::Weights {
                 path: self.path.clone(),
                 reason: format!("tensor {name} holds a value that is not finite at index {i}"),
