@@ -305,18 +305,22 @@ impl Encoder {
         let cfg = self.bert.config();
         let bad = seq.ids.iter().find(|&&i| i as usize >= cfg.vocab);
         let bad_type = seq.type_ids.iter().find(|&&i| i as usize >= cfg.type_vocab);
-        if seq.ids.is_empty() || bad.is_some() || bad_type.is_some() {
+        let too_long = seq.ids.len() > cfg.max_positions || seq.type_ids.len() != seq.ids.len();
+        if seq.ids.is_empty() || bad.is_some() || bad_type.is_some() || too_long {
             return Err(Error::Tokenizer(format!(
-                "the tokenizer gave {} for {text:?}, which the model (vocab_size {}, type_vocab_size {}) cannot take",
+                "the tokenizer gave {} for {text:?}, which the model (vocab_size {}, type_vocab_size {}, max_position_embeddings {}) cannot take",
                 if let Some(i) = bad {
                     format!("id {i}")
                 } else if let Some(t) = bad_type {
                     format!("token type {t}")
+                } else if too_long {
+                    format!("{} tokens, more than max_position_embeddings", seq.ids.len())
                 } else {
                     "no tokens".to_string()
                 },
                 cfg.vocab,
-                cfg.type_vocab
+                cfg.type_vocab,
+                cfg.max_positions
             )));
         }
         Ok((seq, truncated))
