@@ -157,6 +157,16 @@ pub enum Error {
         /// The model's heads.
         heads: Vec<String>,
     },
+    /// A label a head does not have.
+    #[error("head \"{head}\" has no label \"{label}\" (its labels: {})", labels.join(", "))]
+    UnknownLabel {
+        /// The head.
+        head: String,
+        /// The label asked for.
+        label: String,
+        /// The head's labels.
+        labels: Vec<String>,
+    },
     /// Inputs to the solver that do not fit together (row and label counts, class ids).
     #[error("cannot fit: {0}")]
     Shape(String),

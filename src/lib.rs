@@ -33,7 +33,13 @@
 //! * [`model::logistic`] fits multinomial logistic regression on sparse rows with an in-place,
 //!   preconditioned L-BFGS;
 //! * [`Pipeline`] ties the stages together, predicts ([`Prediction`]), evaluates
-//!   ([`metrics::Report`]) and saves itself as one self-describing file;
+//!   ([`metrics::Report`], with calibration and selective-prediction tables) and saves itself
+//!   as one self-describing file;
+//! * for checking the labels: [`Pipeline::explain`] gives the terms behind a prediction
+//!   ([`Explanation`]), [`Pipeline::class_terms`] what each class learned, [`MinProb`] lets a
+//!   head abstain below a probability, and [`Pipeline::fit_calibrated`] fits a temperature per
+//!   head ([`pipeline::calibrate`]);
+//! * [`html`] renders classified articles and evaluations as self-contained HTML pages;
 //! * [`Dataset`] holds labeled texts in memory; [`data`] reads CSV / JSONL with precise error
 //!   messages; [`cv`] does grouped splits and grid cross-validation.
 //!
@@ -52,6 +58,7 @@ pub mod data;
 pub mod encoder;
 pub mod error;
 pub mod features;
+pub mod html;
 #[cfg(feature = "linfa")]
 pub mod linfa;
 pub mod metrics;
@@ -66,6 +73,6 @@ pub use error::{EncoderError, Error, ModelError, Result};
 pub use metrics::Report;
 pub use persist::{Section, FORMAT_VERSION};
 pub use pipeline::{
-    HeadPrediction, ModelHeader, Pipeline, PipelineParams, Prediction, SentencePrediction,
-    ValidPipelineParams, DEFAULT_SEED,
+    Explanation, HeadPrediction, MinProb, ModelHeader, Pipeline, PipelineParams, Prediction,
+    SentencePrediction, TermKind, ValidPipelineParams, DEFAULT_SEED,
 };

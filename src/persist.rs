@@ -273,14 +273,26 @@ pub(crate) fn f32_bytes<'a>(v: impl IntoIterator<Item = &'a f32>) -> Vec<u8> {
 /// Temporary files left in that directory by earlier saves of the same name whose process is gone
 /// (killed mid-write) are removed first.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let target = resolve_target(path)?;
+    write_atomic_as(path, bytes, "model")
+}
+
+/// [`write_atomic`] for a file that messages call `what` (`model`, `output`); `what` is also
+/// the parameter named when `path` does not name a file.
+pub(crate) fn write_atomic_as(path: &Path, bytes: &[u8], what: &'static str) -> Result<()> {
+    let target = resolve_target(path, what)?;
     let dir = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
     let file_name = target
         .file_name()
-        .ok_or_else(|| Error::param("model", path.display(), "the model path must name a file"))?
+        .ok_or_else(|| {
+            Error::param(
+                what,
+                path.display(),
+                format!("the {what} path must name a file"),
+            )
+        })?
         .to_string_lossy()
         .into_owned();
     let prefix = format!(".{file_name}.tmp-");
@@ -296,7 +308,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         return Err(std::io::Error::new(
             e.kind(),
-            format!("cannot write model {}: {e}", path.display()),
+            format!("cannot write {what} {}: {e}", path.display()),
         )
         .into());
     }
@@ -305,7 +317,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// The file a save to `path` must replace: `path` itself, or the final target of a symbolic link
 /// (which may not exist yet). Refuses an existing target that is not a regular file.
-fn resolve_target(path: &Path) -> Result<std::path::PathBuf> {
+fn resolve_target(path: &Path, what: &str) -> Result<std::path::PathBuf> {
     let mut target = path.to_path_buf();
     for _ in 0..40 {
         match std::fs::symlink_metadata(&target) {
@@ -320,7 +332,7 @@ fn resolve_target(path: &Path) -> Result<std::path::PathBuf> {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidInput,
                     format!(
-                        "cannot write model {}: it exists and is not a regular file; choose a file name",
+                        "cannot write {what} {}: it exists and is not a regular file; choose a file name",
                         path.display()
                     ),
                 )
@@ -332,7 +344,7 @@ fn resolve_target(path: &Path) -> Result<std::path::PathBuf> {
     Err(std::io::Error::new(
         std::io::ErrorKind::InvalidInput,
         format!(
-            "cannot write model {}: too many symbolic links",
+            "cannot write {what} {}: too many symbolic links",
             path.display()
         ),
     )

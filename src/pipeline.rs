@@ -6,6 +6,11 @@
 //! [`Pipeline::classify_article`]), scores itself ([`Pipeline::evaluate`]) and saves itself as
 //! one self-describing file ([`Pipeline::save`], [`Pipeline::load`]).
 //!
+//! For an analyst checking the labels: [`Pipeline::explain`] gives the terms behind each
+//! prediction and [`Pipeline::class_terms`] what each class learned ([`explain`]);
+//! [`MinProb`] lets a head abstain below a probability; [`Pipeline::fit_calibrated`] fits a
+//! temperature per head so that the probabilities match held-out frequencies ([`calibrate`]).
+//!
 //! ```
 //! use newsclass::{Dataset, Pipeline, PipelineParams};
 //!
@@ -23,6 +28,10 @@
 //! # Ok::<(), newsclass::Error>(())
 //! ```
 
+mod abstain;
+pub mod calibrate;
+pub mod explain;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -36,7 +45,7 @@ use crate::features::chars::{
 };
 use crate::features::tfidf::{Norm, TfidfParams, TfidfVectorizer};
 use crate::features::vocabulary::{DocFreq, ParamNames, Vocabulary, VocabularyParams};
-use crate::metrics::{ConfusionMatrix, Report};
+use crate::metrics::{self, Calibration, ConfusionMatrix, Report, ScoredRow};
 use crate::model::labels::LabelSet;
 use crate::model::logistic::{
     self, argmax, ClassWeight, FitReport, LogisticModel, LogisticParams, ValidLogisticParams,
@@ -45,6 +54,10 @@ use crate::persist::{self, Section, Sections};
 use crate::sparse::SparseVec;
 use crate::text::sentences::split_sentences;
 use crate::text::tokenize::{TokenBuffer, Tokenizer, TokenizerParams};
+
+pub use abstain::MinProb;
+pub use calibrate::{CalibrationSummary, HeadCalibration};
+pub use explain::{ClassTerms, Contribution, Explanation, TermKind, TermWeight};
 
 /// The seed used when none is given: for validation splits, folds and anything else random.
 pub const DEFAULT_SEED: u64 = 42;
@@ -347,6 +360,10 @@ pub struct TrainingSummary {
     pub data_sha256: String,
     /// Per head: label counts and solver outcome.
     pub heads: Vec<HeadSummary>,
+    /// How the temperatures were fitted, for a model trained with
+    /// [`Pipeline::fit_calibrated`] (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<CalibrationSummary>,
 }
 
 /// Training facts about one head.
@@ -394,6 +411,20 @@ pub enum Progress<'a> {
         /// Solver outcome.
         report: &'a FitReport,
     },
+    /// [`Pipeline::fit_calibrated`]: fitting the model whose held-out probabilities choose the
+    /// temperatures.
+    Calibrating {
+        /// Rows it is fitted on.
+        n_fit: usize,
+        /// Rows held out for the temperatures.
+        n_heldout: usize,
+    },
+    /// [`Pipeline::fit_calibrated`]: the temperatures are chosen; fitting the final model on
+    /// every row.
+    Refitting {
+        /// Rows.
+        n_rows: usize,
+    },
 }
 
 /// `out += Σ_e x.values[e] · w[x.indices[e]·T .. +T]` for `T` classes over all heads, columns
@@ -424,6 +455,46 @@ struct Scratch {
     row: SparseVec,
 }
 
+thread_local! {
+    /// One [`Scratch`] kept per thread between calls: with character n-grams it holds a count
+    /// table over every column (about 120 KB for the default model), which a fresh scratch
+    /// would allocate and zero again on every `predict` call and every rayon job.
+    static SCRATCH: std::cell::Cell<Option<Box<Scratch>>> = const { std::cell::Cell::new(None) };
+}
+
+/// A [`Scratch`] borrowed from this thread's pool, given back when dropped. If the work using
+/// it panics, it is dropped during unwinding like any value; buffers are always left in a
+/// usable state (the count table is cleared as it is read).
+struct PooledScratch(Option<Box<Scratch>>);
+
+impl PooledScratch {
+    fn take() -> PooledScratch {
+        PooledScratch(Some(SCRATCH.take().unwrap_or_default()))
+    }
+}
+
+impl std::ops::Deref for PooledScratch {
+    type Target = Scratch;
+    fn deref(&self) -> &Scratch {
+        self.0.as_deref().expect("present until dropped")
+    }
+}
+
+impl std::ops::DerefMut for PooledScratch {
+    fn deref_mut(&mut self) -> &mut Scratch {
+        self.0.as_deref_mut().expect("present until dropped")
+    }
+}
+
+impl Drop for PooledScratch {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            // `try_with`: the thread may be shutting down, its local already gone.
+            let _ = SCRATCH.try_with(|cell| cell.set(self.0.take()));
+        }
+    }
+}
+
 /// A fitted pipeline.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
@@ -442,6 +513,9 @@ pub struct Pipeline {
     joint_weights: Vec<f32>,
     /// Every head's intercepts, in the same order.
     joint_bias: Vec<f32>,
+    /// Per head, the temperature `T` its margins are divided by before the softmax (1 for an
+    /// uncalibrated head).
+    temperatures: Vec<f64>,
 }
 
 /// The class probabilities of one text, for every head of the model that made it.
@@ -503,6 +577,21 @@ impl<'a> HeadPrediction<'a> {
     /// The head's labels, sorted.
     pub fn labels(&self) -> &'a [String] {
         self.labels.names()
+    }
+
+    /// True when the head abstains at threshold `min_prob`: its top probability (as `f64`) is
+    /// below it. See [`MinProb`].
+    pub fn abstains(&self, min_prob: f64) -> bool {
+        f64::from(self.score()) < min_prob
+    }
+
+    /// The most probable label, or `None` when the head abstains at `min_prob` (no threshold:
+    /// never).
+    pub fn label_unless_below(&self, min_prob: Option<f64>) -> Option<&'a str> {
+        match min_prob {
+            Some(p) if self.abstains(p) => None,
+            _ => Some(self.label()),
+        }
     }
 }
 
@@ -585,6 +674,11 @@ pub struct HeadHeader {
     pub name: String,
     /// Sorted class names.
     pub labels: Vec<String>,
+    /// The temperature of a calibrated head (see [`Pipeline::temperature`]); absent means 1.
+    /// Builds from before calibration refuse a header with this field (unknown field) rather
+    /// than ignore it and print other probabilities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
 }
 
 impl Pipeline {
@@ -752,6 +846,7 @@ impl Pipeline {
             n_features: x.n_cols,
             data_sha256,
             heads: head_summaries,
+            calibration: None,
         };
         Ok(Self::assemble(
             params.params().clone(),
@@ -804,6 +899,7 @@ impl Pipeline {
             }
             joint_bias.extend(head.model.bias().iter().take(k));
         }
+        let temperatures = vec![1.0; heads.len()];
         Pipeline {
             params,
             tokenizer,
@@ -814,7 +910,46 @@ impl Pipeline {
             offsets,
             joint_weights,
             joint_bias,
+            temperatures,
         }
+    }
+
+    /// The temperature of head `name`: its margins are divided by it before the softmax, so
+    /// the probabilities are `softmax(z / T)`. 1 for an uncalibrated head; `None` for a head
+    /// the model does not have.
+    pub fn temperature(&self, name: &str) -> Option<f64> {
+        Some(self.temperatures[self.head_index(name)?])
+    }
+
+    /// Set the temperature of head `name` (see [`Pipeline::temperature`]). A temperature
+    /// never changes which label is the most probable, only how sure the model says it is.
+    ///
+    /// # Errors
+    /// [`Error::UnknownHead`]; [`Error::InvalidParam`] (`temperature`) unless `t` is finite
+    /// and > 0.
+    pub fn set_temperature(&mut self, name: &str, t: f64) -> Result<()> {
+        if !(t.is_finite() && t > 0.0) {
+            return Err(Error::param(
+                "temperature",
+                t,
+                "must be a finite number > 0 (1 leaves the probabilities as fitted)",
+            ));
+        }
+        let h = self
+            .head_index(name)
+            .ok_or_else(|| self.unknown_head(name))?;
+        // Predictions divide in f32; keep exactly the value they use, so that explanations
+        // (computed in f64) add up to the printed probabilities.
+        let t32 = t as f32;
+        if !(t32.is_finite() && t32 > 0.0) {
+            return Err(Error::param(
+                "temperature",
+                t,
+                "is out of the range of a 32-bit float",
+            ));
+        }
+        self.temperatures[h] = f64::from(t32);
+        Ok(())
     }
 
     /// The options the pipeline was fitted with.
@@ -880,9 +1015,9 @@ impl Pipeline {
     /// The feature row of one text: the word block's TF-IDF row, then the character block's
     /// (each normalized on its own).
     pub fn transform(&self, text: &str) -> SparseVec {
-        let mut scratch = Scratch::default();
+        let mut scratch = PooledScratch::take();
         self.features_into(text, &mut scratch);
-        scratch.row
+        std::mem::take(&mut scratch.row)
     }
 
     /// Fill `scratch.row` with the feature row of `text`.
@@ -911,7 +1046,24 @@ impl Pipeline {
 
     fn predict_one(&self, text: &str, scratch: &mut Scratch) -> Prediction<'_> {
         self.features_into(text, scratch);
-        let x = &scratch.row;
+        let mut probs = self.joint_margins(&scratch.row);
+        for h in 0..self.heads.len() {
+            let z = &mut probs[self.offsets[h]..self.offsets[h + 1]];
+            let t = self.temperatures[h];
+            if t != 1.0 {
+                let t = t as f32;
+                for v in z.iter_mut() {
+                    *v /= t;
+                }
+            }
+            logistic::softmax_in_place(z);
+        }
+        Prediction { model: self, probs }
+    }
+
+    /// Every head's margins `z = Wᵀx + b` of one feature row, side by side (before any
+    /// temperature).
+    fn joint_margins(&self, x: &SparseVec) -> Box<[f32]> {
         // Every head at once over the joint weights; per head, the same operations in the same
         // order as `LogisticModel::predict_proba_into`, so the same bits.
         let mut probs: Box<[f32]> = self.joint_bias.clone().into_boxed_slice();
@@ -933,17 +1085,14 @@ impl Pipeline {
                 }
             }
         }
-        for h in 0..self.heads.len() {
-            logistic::softmax_in_place(&mut probs[self.offsets[h]..self.offsets[h + 1]]);
-        }
-        Prediction { model: self, probs }
+        probs
     }
 
     /// The prediction of every text, in order (parallel over texts).
     pub fn predict<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<Prediction<'_>> {
         texts
             .par_iter()
-            .map_init(Scratch::default, |scratch, text| {
+            .map_init(PooledScratch::take, |scratch, text| {
                 self.predict_one(text.as_ref(), scratch)
             })
             .collect()
@@ -973,7 +1122,10 @@ impl Pipeline {
     }
 
     /// Score the model on labeled data: per head of `data` (each must be a head of the model),
-    /// accuracy, macro- and weighted F1, per-class precision/recall/F1 and the confusion matrix.
+    /// accuracy, macro- and weighted F1, per-class precision/recall/F1, the confusion matrix,
+    /// the calibration of the probabilities ([`Calibration`]: log-loss, Brier score, ECE,
+    /// reliability table; with the model's temperatures applied) and the selective-prediction
+    /// table ([`metrics::selective`] at [`metrics::SELECTIVE_THRESHOLDS`]).
     ///
     /// # Errors
     /// [`Error::NoHeads`] for data without labels, [`Error::UnknownHead`] for a label column the
@@ -1002,8 +1154,20 @@ impl Pipeline {
                     p.get(h).expect("head index of this model").label(),
                 )
             });
-            let cm = ConfusionMatrix::from_pairs(head.model.labels().names(), pairs);
-            heads.insert(head.name.clone(), cm.report());
+            let labels = head.model.labels().names();
+            let cm = ConfusionMatrix::from_pairs(labels, pairs);
+            let rows: Vec<ScoredRow<'_>> = preds
+                .iter()
+                .zip(gold)
+                .map(|(p, g)| ScoredRow {
+                    gold: g.as_str(),
+                    probs: &p.probs[self.offsets[h]..self.offsets[h + 1]],
+                })
+                .collect();
+            let mut report = cm.report();
+            report.calibration = Some(Calibration::from_rows(labels, &rows));
+            report.selective = metrics::selective(labels, &rows, &metrics::SELECTIVE_THRESHOLDS);
+            heads.insert(head.name.clone(), report);
         }
         Ok(Report {
             heads,
@@ -1051,9 +1215,11 @@ impl Pipeline {
             heads: self
                 .heads
                 .iter()
-                .map(|h| HeadHeader {
+                .zip(&self.temperatures)
+                .map(|(h, &t)| HeadHeader {
                     name: h.name.clone(),
                     labels: h.model.labels().names().to_vec(),
+                    temperature: (t != 1.0).then_some(t),
                 })
                 .collect(),
             training: self.summary.clone(),
@@ -1149,7 +1315,17 @@ impl Pipeline {
             .into());
         }
         let mut heads = Vec::new();
+        let mut temperatures = Vec::new();
         for (i, h) in head_headers.into_iter().enumerate() {
+            let t = h.temperature.unwrap_or(1.0);
+            if !(t.is_finite() && t > 0.0) {
+                return Err(ModelError::Header(format!(
+                    "head {}: temperature {t} is not a finite number > 0",
+                    h.name
+                ))
+                .into());
+            }
+            temperatures.push(t);
             let labels = LabelSet::from_sorted(h.labels)?;
             let (wname, bname) = (format!("head.{i}.weights"), format!("head.{i}.bias"));
             let model = LogisticModel::from_sections(
@@ -1166,13 +1342,9 @@ impl Pipeline {
         if heads.is_empty() {
             return Err(ModelError::NoHeads.into());
         }
-        Ok(Self::assemble(
-            params,
-            tokenizer,
-            (word, chars),
-            heads,
-            training,
-        ))
+        let mut pipeline = Self::assemble(params, tokenizer, (word, chars), heads, training);
+        pipeline.temperatures = temperatures;
+        Ok(pipeline)
     }
 
     /// Save to `path` atomically: the bytes are checked to load back, written to a temporary file
@@ -1202,7 +1374,7 @@ impl Pipeline {
 mod tests {
     use super::*;
 
-    fn data() -> Dataset {
+    pub(crate) fn data() -> Dataset {
         let rows = [
             (
                 "Rebels shelled the border town overnight.",
@@ -1265,6 +1437,45 @@ mod tests {
             p.labels("topic").unwrap(),
             ["casualties", "diplomacy", "security"]
         );
+    }
+
+    #[test]
+    fn per_thread_scratch_is_shared_between_models_of_different_sizes() {
+        // The scratch a thread keeps between calls (its count table sized for the largest
+        // model seen) must not carry anything from one model's rows into another's.
+        let d = data();
+        let big = PipelineParams::default()
+            .features(Analyzer::CharWb, Some((1, 5)))
+            .check()
+            .unwrap();
+        let small = PipelineParams::default()
+            .features(Analyzer::Char, Some((2, 2)))
+            .check()
+            .unwrap();
+        let big = Pipeline::fit(&big, &d).unwrap();
+        let small = Pipeline::fit(&small, &d).unwrap();
+        assert!(big.n_features() > small.n_features());
+        let fresh = |p: &Pipeline| {
+            std::thread::scope(|s| {
+                s.spawn(|| d.texts().iter().map(|t| p.transform(t)).collect::<Vec<_>>())
+                    .join()
+                    .unwrap()
+            })
+        };
+        let (want_big, want_small) = (fresh(&big), fresh(&small));
+        for _ in 0..2 {
+            for (i, t) in d.texts().iter().enumerate() {
+                assert_eq!(big.transform(t), want_big[i]);
+                assert_eq!(small.transform(t), want_small[i]);
+                let a = big.predict(&[t.as_str(), t.as_str()]);
+                let b = small.predict(&[t.as_str()]);
+                assert_eq!(a[0].get(0).unwrap().probs(), a[1].get(0).unwrap().probs());
+                assert_eq!(
+                    b[0].get(0).unwrap().probs(),
+                    small.predict(&[t.as_str()])[0].get(0).unwrap().probs()
+                );
+            }
+        }
     }
 
     #[test]
@@ -1421,6 +1632,18 @@ mod tests {
         let r = p.evaluate(&d).unwrap();
         assert_eq!(r.n, 6);
         assert_eq!(r.heads["topic"].accuracy, 1.0);
+        // Probability scores: every row in some reliability bin, the whole table at 0.30.
+        let topic = &r.heads["topic"];
+        let cal = topic.calibration.as_ref().unwrap();
+        assert_eq!(cal.reliability.iter().map(|b| b.count).sum::<u64>(), 6);
+        assert!(cal.log_loss > 0.0 && cal.brier > 0.0 && cal.ece >= 0.0);
+        assert_eq!(topic.selective.len(), metrics::SELECTIVE_THRESHOLDS.len());
+        assert_eq!(
+            (topic.selective[0].kept, topic.selective[0].accuracy),
+            (6, Some(1.0))
+        );
+        let kept: Vec<u64> = topic.selective.iter().map(|s| s.kept).collect();
+        assert!(kept.windows(2).all(|w| w[0] >= w[1]), "{kept:?}");
         let other = Dataset::new(["x"])
             .unwrap()
             .with_head("mood", ["happy"])

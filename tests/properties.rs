@@ -8,6 +8,8 @@
 //!   random small datasets with random parameters;
 //! * CSV: `csv::Writer` → `data::read_bytes` round-trips arbitrary fields (quotes, commas,
 //!   newlines, unicode) with their line numbers;
+//! * explanations: for any text, head, model and temperature, the intercept difference plus
+//!   every active term's contribution equals `ln(p_label / p_runner_up)` within 1e-4;
 //! * training does not depend on the number of rayon threads.
 
 use std::path::Path;
@@ -267,6 +269,54 @@ proptest! {
         prop_assert!(a == b, "predictions differ after loading");
         let (a, b) = (model.classify_article(&probe), loaded.classify_article(&probe));
         prop_assert!(a == b, "classify_article differs after loading");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Explanations
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// `intercept + Σ weight` over every active term is `ln(p_label / p_versus)` (within 1e-4,
+    /// the f32 probabilities' precision), for models trained on random small datasets with
+    /// random parameters, with or without character n-grams, at a random temperature.
+    #[test]
+    fn explanation_terms_add_up_to_the_log_odds(
+        (data, params) in small_training(),
+        chars in any::<bool>(),
+        temperature in 0.25f64..4.0,
+        probe in text(),
+    ) {
+        let params = if chars {
+            params.features(newsclass::features::chars::Analyzer::CharWb, Some((2, 4)))
+        } else {
+            params
+        };
+        let mut model = Pipeline::fit(&params.check().unwrap(), &data).unwrap();
+        model.set_temperature("stance", temperature).unwrap();
+        let mut texts: Vec<&str> = data.texts().iter().map(String::as_str).collect();
+        texts.push(&probe);
+        for text in texts {
+            let prediction = &model.predict(&[text])[0];
+            for (e, head) in model.explain(text, usize::MAX).iter().zip(prediction.heads()) {
+                prop_assert_eq!(e.label.as_str(), head.label());
+                prop_assert_eq!(e.prob, head.score());
+                let sum = e.intercept
+                    + e.for_terms.iter().map(|c| c.weight).sum::<f64>()
+                    + e.against_terms.iter().map(|c| c.weight).sum::<f64>();
+                // Probabilities below f32's normal range lose the precision to check against.
+                if e.versus_prob < 1e-30 {
+                    continue;
+                }
+                let ratio = (f64::from(e.prob) / f64::from(e.versus_prob)).ln();
+                prop_assert!(
+                    (sum - ratio).abs() < 1e-4,
+                    "{:?} head {}: intercept + terms {} but ln(p/p2) {}",
+                    text, e.head, sum, ratio
+                );
+            }
+        }
     }
 }
 

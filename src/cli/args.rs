@@ -335,3 +335,38 @@ pub fn load_model(path: Option<&PathBuf>) -> anyhow::Result<Pipeline> {
 pub fn fmt_opt(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_string(), |x| format!("{x:.4}"))
 }
+
+/// Refuse an output path that cannot be written, before any work is done: a directory, a folder
+/// that does not exist, or one this user cannot create files in. `flag` names the option
+/// (`--model`, `--output`).
+pub fn check_output_target(flag: &str, path: &Path) -> anyhow::Result<()> {
+    if path.is_dir() {
+        return Err(usage(format!(
+            "{flag} {} is a directory; give a file name",
+            path.display()
+        )));
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        return Err(usage(format!(
+            "{flag} {}: the folder {} does not exist; create it first",
+            path.display(),
+            dir.display()
+        )));
+    }
+    let probe = dir.join(format!(".newsclass-write-probe-{}", std::process::id()));
+    match std::fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => Err(usage(format!(
+            "{flag} {}: cannot create files in {} ({e}); choose a writable folder",
+            path.display(),
+            dir.display()
+        ))),
+    }
+}

@@ -1,11 +1,18 @@
-//! `newsclass eval`: score a model on labeled data.
+//! `newsclass eval`: score a model on labeled data: labels (accuracy, F1, confusion matrix) and
+//! probabilities (log-loss, Brier score, ECE, reliability and selective-prediction tables).
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use super::args::{fmt_opt, load_model, read_data, DataArgs};
+use anyhow::Context;
+use newsclass::html::{eval_page, EvalView};
+
+use super::args::{check_output_target, fmt_opt, load_model, read_data, DataArgs};
+
+/// Errors listed per head in the HTML page.
+const HTML_ERRORS: usize = 20;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Format {
@@ -26,9 +33,75 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    /// Also write an HTML page (self-contained): per head the scores, the confusion matrix as a
+    /// heatmap with counts, and the 20 most confident errors with their text.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
-pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
+/// The calibration scores, reliability table and selective-prediction table of one head.
+fn write_probability_scores(
+    out: &mut impl Write,
+    r: &newsclass::metrics::HeadReport,
+    temperature: f64,
+) -> anyhow::Result<()> {
+    if let Some(c) = &r.calibration {
+        let t = if temperature == 1.0 {
+            "temperature 1, uncalibrated".to_string()
+        } else {
+            format!("temperature {temperature:.4}")
+        };
+        writeln!(
+            out,
+            "  probabilities ({t}): log-loss {:.4}  Brier {:.4}  ECE {:.4}",
+            c.log_loss, c.brier, c.ece
+        )?;
+        writeln!(out, "  reliability (top-label confidence in 10 equal bins)")?;
+        writeln!(
+            out,
+            "    {:<9}  {:>7}  {:>10}  {:>8}",
+            "bin", "count", "confidence", "accuracy"
+        )?;
+        for b in &c.reliability {
+            writeln!(
+                out,
+                "    {:<9}  {:>7}  {:>10}  {:>8}",
+                format!("{:.1}-{:.1}", b.lower, b.upper),
+                b.count,
+                fmt_opt(b.mean_confidence),
+                fmt_opt(b.accuracy)
+            )?;
+        }
+    }
+    if !r.selective.is_empty() {
+        writeln!(
+            out,
+            "  selective prediction (keep rows whose top probability >= threshold; predict --min-prob)"
+        )?;
+        writeln!(
+            out,
+            "    {:>9}  {:>8}  {:>8}  {:>8}  {:>7}",
+            "threshold", "coverage", "accuracy", "macro-F1", "kept"
+        )?;
+        for s in &r.selective {
+            writeln!(
+                out,
+                "    {:>9.2}  {:>8.4}  {:>8}  {:>8}  {:>7}",
+                s.threshold,
+                s.coverage,
+                fmt_opt(s.accuracy),
+                fmt_opt(s.macro_f1),
+                s.kept
+            )?;
+        }
+    }
+    Ok(())
+}
+
+pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
+    if let Some(h) = &a.html {
+        check_output_target("--html", h)?;
+    }
     let model = load_model(a.model.as_ref())?;
     let mut spec = a.data_args.spec(true)?;
     // Model heads missing from --label-columns are fine; label columns the model lacks are not.
@@ -44,6 +117,24 @@ pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
     }
     let data = read_data(&a.data, &spec)?;
     let report = model.evaluate(&data)?;
+    if let Some(path) = &a.html {
+        let view = EvalView::new(&model, &data, &report, HTML_ERRORS)?;
+        let title = format!("newsclass eval: {}", a.data.display());
+        let meta = format!(
+            "{} rows from {}, labeled by {}",
+            data.len(),
+            a.data.display(),
+            a.model.as_ref().map_or_else(
+                || "the default model".to_string(),
+                |m| format!("model {}", m.display())
+            )
+        );
+        newsclass::html::save(path, &eval_page(&title, &meta, &view))
+            .with_context(|| format!("writing the HTML page to {}", path.display()))?;
+        if !quiet {
+            let _ = writeln!(std::io::stderr(), "HTML page written to {}", path.display());
+        }
+    }
     let mut out = std::io::stdout().lock();
     match a.format {
         Format::Json => {
@@ -94,6 +185,8 @@ pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
                     }
                     writeln!(out)?;
                 }
+                let t = model.temperature(name).unwrap_or(1.0);
+                write_probability_scores(&mut out, r, t)?;
             }
         }
     }

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use newsclass::Pipeline;
+use newsclass::{ModelHeader, Pipeline};
 
 use super::args::{usage, DEFAULT_MODEL};
 
@@ -19,8 +19,9 @@ pub struct Args {
     tokenizer_json: bool,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
-    let bytes = match &a.model {
+/// The bytes of `--model`, or of the embedded default model, and how to name them in messages.
+pub(crate) fn model_bytes(model: Option<&PathBuf>) -> anyhow::Result<(Vec<u8>, String)> {
+    let bytes = match model {
         Some(p) => {
             std::fs::read(p).with_context(|| format!("cannot read model {}", p.display()))?
         }
@@ -28,11 +29,23 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .ok_or_else(|| usage("no --model given and this build has no default model"))?
             .to_vec(),
     };
-    let source = a.model.as_ref().map_or_else(
+    let source = model.map_or_else(
         || "the embedded default model".to_string(),
         |p| p.display().to_string(),
     );
-    let mut header =
+    Ok((bytes, source))
+}
+
+/// The header as `info` prints it: everything but the tokenizer, which is replaced by a note.
+pub(crate) fn printable(mut header: ModelHeader) -> ModelHeader {
+    header.tokenizer =
+        serde_json::Value::String("(omitted: newsclass info --tokenizer-json prints it)".into());
+    header
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    let (bytes, source) = model_bytes(a.model.as_ref())?;
+    let header =
         Pipeline::read_header(&bytes).with_context(|| format!("loading model {source}"))?;
     let mut out = std::io::stdout().lock();
     if a.tokenizer_json {
@@ -40,9 +53,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         writeln!(out)?;
         return Ok(());
     }
-    header.tokenizer =
-        serde_json::Value::String("(omitted: newsclass info --tokenizer-json prints it)".into());
-    serde_json::to_writer_pretty(&mut out, &header)?;
+    serde_json::to_writer_pretty(&mut out, &printable(header))?;
     writeln!(out)?;
     Ok(())
 }

@@ -7,9 +7,13 @@ mod args;
 mod bench;
 mod cv;
 mod eval;
+mod explain;
 mod info;
 mod predict;
 mod progress;
+mod report;
+#[cfg(feature = "serve")]
+mod serve;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -20,7 +24,7 @@ pub use args::UsageError;
 #[derive(Debug, Parser)]
 #[command(name = "newsclass", version, about, long_about = None, propagate_version = true)]
 #[command(
-    after_help = "Examples:\n  newsclass predict article.txt\n  newsclass train --data data/train.csv --model my.newsclass\n  newsclass eval --model my.newsclass --data data/test.csv\n  newsclass cv --data data/train.csv --c 1,3,10 --ngram-range 1,1:1,2"
+    after_help = "Examples:\n  newsclass predict article.txt\n  newsclass train --data data/train.csv --model my.newsclass\n  newsclass eval --model my.newsclass --data data/test.csv\n  newsclass report data/example-article.txt -o report.html\n  newsclass cv --data data/train.csv --c 1,3,10 --ngram-range 1,1:1,2\n  newsclass explain --head topic --top 20"
 )]
 pub struct Cli {
     /// No progress bars or summaries on stderr/stdout beyond the requested output.
@@ -36,14 +40,23 @@ enum Command {
     Train(train::Args),
     /// Label the sentences of articles (or rows of a CSV/JSONL file).
     Predict(predict::Args),
-    /// Score a model on labeled data: accuracy, F1 per class, confusion matrix.
+    /// Score a model on labeled data: accuracy, F1 per class, confusion matrix, calibration of
+    /// the probabilities, selective prediction.
     Eval(eval::Args),
+    /// Write classified articles as one self-contained HTML page.
+    Report(report::Args),
     /// Grouped k-fold cross-validation over a parameter grid.
     Cv(cv::Args),
-    /// Show what a model file holds: parameters, labels, training summary.
+    /// Show what a model file holds: parameters, labels, temperatures, training summary.
     Info(info::Args),
+    /// Show what a model learned: per class, the terms with the strongest positive and
+    /// negative weight × idf.
+    Explain(explain::Args),
     /// Time each pipeline stage on a data file and print throughput.
     Bench(bench::Args),
+    /// Serve the model over HTTP: POST /v1/classify, GET /v1/model, /healthz, /metrics.
+    #[cfg(feature = "serve")]
+    Serve(serve::Args),
 }
 
 /// Parse argv and run the subcommand.
@@ -62,9 +75,13 @@ pub fn run() -> anyhow::Result<()> {
         Command::Train(a) => train::run(a, quiet),
         Command::Predict(a) => predict::run(a, quiet),
         Command::Eval(a) => eval::run(a, quiet),
+        Command::Report(a) => report::run(a, quiet),
         Command::Cv(a) => cv::run(a, quiet),
         Command::Info(a) => info::run(a),
+        Command::Explain(a) => explain::run(a),
         Command::Bench(a) => bench::run(a, quiet),
+        #[cfg(feature = "serve")]
+        Command::Serve(a) => serve::run(a, quiet),
     }
 }
 

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::ValueEnum;
 use newsclass::data::{Column, DataFormat};
-use newsclass::{Pipeline, Prediction};
+use newsclass::{Explanation, MinProb, Pipeline, Prediction, TermKind};
 use serde_json::{json, Map, Value};
 
 use super::args::{load_model, usage};
@@ -53,6 +53,24 @@ pub struct Args {
     /// Also print every class probability of every head.
     #[arg(long)]
     probs: bool,
+    /// Explain each head's label: the K terms that pushed most toward it against the runner-up
+    /// label, and the K that pushed most toward the runner-up, with their log-odds weights
+    /// (K is 5 unless attached with =, e.g. --explain=10). jsonl: an "explain" object per
+    /// head; csv: columns per head; table: the top 3 terms per head.
+    #[arg(
+        long,
+        value_name = "K",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "5",
+        allow_negative_numbers = true
+    )]
+    explain: Option<i64>,
+    /// Abstain below a probability: P for every head, or HEAD=P,... per head (e.g. 0.7 or
+    /// topic=0.7,stance=0.6). A head whose top probability is below its P prints the label
+    /// "uncertain" (jsonl: "label": null, "abstained": true) and keeps its probabilities.
+    #[arg(long, value_name = "P|HEAD=P,...", allow_negative_numbers = true)]
+    min_prob: Option<String>,
     /// With csv/jsonl input: text column(s), joined with a space (1-based numbers with --no-header).
     #[arg(long, value_name = "COLS", default_value = "text")]
     text_column: String,
@@ -74,14 +92,18 @@ const BLOCK: usize = 4 << 20;
 pub const MAX_LINE: usize = 16 << 20;
 
 /// One classified unit: a sentence of an article or a row of a file.
-struct Item<'m> {
-    source: String,
-    index: usize,
-    start: usize,
-    end: usize,
-    id: Option<String>,
-    text: String,
-    prediction: Prediction<'m>,
+pub(crate) struct Item<'m> {
+    /// The input it came from (a path, or `-`).
+    pub(crate) source: String,
+    /// 1-based position in its input.
+    pub(crate) index: usize,
+    /// Character offsets in the input.
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    /// The row's id column, if any.
+    pub(crate) id: Option<String>,
+    pub(crate) text: String,
+    pub(crate) prediction: Prediction<'m>,
 }
 
 fn open(path: &Path) -> anyhow::Result<Box<dyn BufRead>> {
@@ -206,7 +228,62 @@ fn classify_rows<'m>(a: &Args, model: &'m Pipeline, path: &Path) -> anyhow::Resu
         .collect())
 }
 
+/// The label printed in table and csv output for a head that abstains.
+const UNCERTAIN: &str = "uncertain";
+
+/// `--explain[=K]` checked: K >= 1. A number given as a file that does not exist is most likely
+/// a K written without `=`.
+fn explain_terms(a: &Args) -> anyhow::Result<Option<usize>> {
+    let Some(k) = a.explain else {
+        return Ok(None);
+    };
+    if k < 1 {
+        return Err(usage(format!(
+            "invalid value '{k}' for '--explain': K is the number of terms to show per head and side; give at least 1, e.g. --explain=5"
+        )));
+    }
+    if let Some(f) = a.files.iter().find(|f| {
+        let s = f.to_string_lossy();
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && !f.exists()
+    }) {
+        let n = f.display();
+        return Err(usage(format!(
+            "cannot read {n}: no such file; to show {n} terms, attach the number to the flag: --explain={n}"
+        )));
+    }
+    Ok(Some(usize::try_from(k).unwrap_or(usize::MAX)))
+}
+
+/// `--min-prob` checked against the model; refused in table and csv output when a head with a
+/// threshold has a label spelled like the abstention marker.
+fn min_prob(a: &Args, model: &Pipeline) -> anyhow::Result<Option<MinProb>> {
+    let Some(s) = &a.min_prob else {
+        return Ok(None);
+    };
+    let m = MinProb::parse(s)?;
+    m.check(model)?;
+    if a.format != OutputFormat::Jsonl {
+        for h in model.heads() {
+            if m.threshold(&h.name).is_some()
+                && model.labels(&h.name)?.iter().any(|l| l == UNCERTAIN)
+            {
+                return Err(usage(format!(
+                    "--min-prob: head \"{}\" has a label named \"{UNCERTAIN}\", which the {} output also prints for abstentions; use --format jsonl, where an abstention is \"label\": null",
+                    h.name,
+                    if a.format == OutputFormat::Csv { "csv" } else { "table" }
+                )));
+            }
+        }
+    }
+    Ok(Some(m))
+}
+
 pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
+    let explain = explain_terms(&a)?;
+    if let Some(s) = &a.min_prob {
+        // Malformed thresholds are refused before the model loads.
+        MinProb::parse(s)?;
+    }
     let files = if a.files.is_empty() {
         if std::io::stdin().is_terminal() {
             return Err(usage(
@@ -221,12 +298,20 @@ pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
         return Err(usage("standard input (-) can be read only once"));
     }
     let model = load_model(a.model.as_ref())?;
+    let min_prob = min_prob(&a, &model)?;
+    let thresholds: Option<Vec<Option<f64>>> = min_prob
+        .as_ref()
+        .map(|m| model.heads().iter().map(|h| m.threshold(&h.name)).collect());
     let stdout = std::io::stdout();
     let mut out = Output {
         w: BufWriter::with_capacity(1 << 16, stdout.lock()),
         model: &model,
         format: a.format,
-        probs: a.probs,
+        opts: Options {
+            probs: a.probs,
+            explain,
+            thresholds,
+        },
         many: files.len() > 1,
         with_id: false,
         started: false,
@@ -248,12 +333,30 @@ pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What each row shows beyond label and probability.
+pub(crate) struct Options {
+    /// Every class probability.
+    pub(crate) probs: bool,
+    /// Explanations with this many terms per side.
+    pub(crate) explain: Option<usize>,
+    /// With `--min-prob`: per head (model order), its threshold.
+    pub(crate) thresholds: Option<Vec<Option<f64>>>,
+}
+
+impl Options {
+    /// The label to print for head `h` of a row, or `None` when the head abstains.
+    fn label<'p>(&self, h: usize, head: &newsclass::HeadPrediction<'p>) -> Option<&'p str> {
+        let t = self.thresholds.as_ref().and_then(|t| t[h]);
+        head.label_unless_below(t)
+    }
+}
+
 /// The output stream, with what it must remember between blocks.
 struct Output<'a> {
     w: BufWriter<std::io::StdoutLock<'a>>,
     model: &'a Pipeline,
     format: OutputFormat,
-    probs: bool,
+    opts: Options,
     many: bool,
     with_id: bool,
     /// The CSV header is written.
@@ -264,15 +367,23 @@ struct Output<'a> {
 
 impl Output<'_> {
     fn write(&mut self, items: &[Item<'_>]) -> anyhow::Result<()> {
+        let explanations = match self.opts.explain {
+            Some(k) => self.model.explain_all(
+                &items.iter().map(|i| i.text.as_str()).collect::<Vec<_>>(),
+                k,
+            ),
+            None => Vec::new(),
+        };
         match self.format {
-            OutputFormat::Jsonl => write_jsonl(&mut self.w, items, self.probs),
+            OutputFormat::Jsonl => write_jsonl(&mut self.w, items, &self.opts, &explanations),
             OutputFormat::Csv => {
                 let header = !std::mem::replace(&mut self.started, true);
                 write_csv(
                     &mut self.w,
                     self.model,
                     items,
-                    self.probs,
+                    &self.opts,
+                    &explanations,
                     self.with_id,
                     header,
                 )
@@ -281,54 +392,139 @@ impl Output<'_> {
                 &mut self.w,
                 self.model,
                 items,
-                self.probs,
+                &self.opts,
+                &explanations,
                 self.many,
                 &mut self.last_source,
             ),
         }
     }
 }
-fn write_jsonl(out: &mut impl Write, items: &[Item<'_>], probs: bool) -> anyhow::Result<()> {
-    for item in items {
-        let mut obj = Map::new();
+
+/// The JSON of a list of contributions.
+fn terms_json(terms: &[newsclass::pipeline::Contribution]) -> Value {
+    Value::Array(
+        terms
+            .iter()
+            .map(|c| {
+                json!({
+                    "term": c.term,
+                    "kind": c.kind.name(),
+                    "weight": round4_f64(c.weight),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The `explain` object of one head.
+fn explain_json(e: &Explanation) -> Value {
+    json!({
+        "versus": e.versus,
+        "log_odds": round4_f64(e.log_odds),
+        "intercept": round4_f64(e.intercept),
+        "for": terms_json(&e.for_terms),
+        "against": terms_json(&e.against_terms),
+    })
+}
+
+/// A term as the table shows it: word n-grams as they are, character n-grams in quotes (so
+/// their spaces show).
+fn display_term(term: &str, kind: TermKind) -> String {
+    match kind {
+        TermKind::Word => term.replace(['\n', '\r', '\t'], " "),
+        TermKind::Char => format!("\"{}\"", term.replace(['\n', '\r', '\t'], " ")),
+    }
+}
+
+/// `s` cut to at most `width` characters, with an ellipsis when cut.
+pub(super) fn fit_width(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// Width of the table's per-head terms column.
+const TERMS_WIDTH: usize = 30;
+/// Terms per head in the table.
+const TABLE_TERMS: usize = 3;
+fn write_jsonl(
+    out: &mut impl Write,
+    items: &[Item<'_>],
+    opts: &Options,
+    explanations: &[Vec<Explanation>],
+) -> anyhow::Result<()> {
+    for (i, item) in items.iter().enumerate() {
+        let mut obj = sentence_object(item, opts, explanations.get(i).map(Vec::as_slice));
         obj.insert("source".into(), json!(item.source));
-        obj.insert("sentence".into(), json!(item.index));
-        obj.insert("start".into(), json!(item.start));
-        obj.insert("end".into(), json!(item.end));
-        if let Some(id) = &item.id {
-            obj.insert("id".into(), json!(id));
-        }
-        obj.insert("text".into(), json!(item.text));
-        for head in item.prediction.heads() {
-            let mut ho = Map::new();
-            ho.insert("label".into(), json!(head.label()));
-            ho.insert("prob".into(), json!(round4(head.score())));
-            if probs {
-                let m: Map<String, Value> = head
-                    .labels()
-                    .iter()
-                    .zip(head.probs())
-                    .map(|(l, &v)| (l.clone(), json!(round4(v))))
-                    .collect();
-                ho.insert("probs".into(), Value::Object(m));
-            }
-            obj.insert(head.name().to_string(), Value::Object(ho));
-        }
         serde_json::to_writer(&mut *out, &Value::Object(obj))?;
         out.write_all(b"\n")?;
     }
     Ok(())
 }
 
+/// The JSON object of one classified sentence or row, as `--format jsonl` prints it, without
+/// its `source` (the caller adds that): `sentence`, `start`, `end`, `id` (when the item has one),
+/// `text`, and per head `{"label", "prob"}`, with `"abstained"` under thresholds, `"explain"`
+/// when `explanations` (one per head) are given and `"probs"` when asked. `serve` answers with
+/// the same objects.
+pub(crate) fn sentence_object(
+    item: &Item<'_>,
+    opts: &Options,
+    explanations: Option<&[Explanation]>,
+) -> Map<String, Value> {
+    let mut obj = Map::new();
+    obj.insert("sentence".into(), json!(item.index));
+    obj.insert("start".into(), json!(item.start));
+    obj.insert("end".into(), json!(item.end));
+    if let Some(id) = &item.id {
+        obj.insert("id".into(), json!(id));
+    }
+    obj.insert("text".into(), json!(item.text));
+    for (h, head) in item.prediction.heads().enumerate() {
+        let mut ho = Map::new();
+        let label = opts.label(h, &head);
+        ho.insert("label".into(), json!(label));
+        ho.insert("prob".into(), json!(round4(head.score())));
+        if opts.thresholds.is_some() {
+            ho.insert("abstained".into(), json!(label.is_none()));
+        }
+        if let Some(e) = explanations.and_then(|e| e.get(h)) {
+            ho.insert("explain".into(), explain_json(e));
+        }
+        if opts.probs {
+            let m: Map<String, Value> = head
+                .labels()
+                .iter()
+                .zip(head.probs())
+                .map(|(l, &v)| (l.clone(), json!(round4(v))))
+                .collect();
+            ho.insert("probs".into(), Value::Object(m));
+        }
+        obj.insert(head.name().to_string(), Value::Object(ho));
+    }
+    obj
+}
+
 fn round4(v: f32) -> f64 {
-    (f64::from(v) * 10_000.0).round() / 10_000.0
+    round4_f64(f64::from(v))
+}
+
+/// `v` rounded to 4 decimals (and -0 written as 0).
+fn round4_f64(v: f64) -> f64 {
+    (v * 10_000.0).round() / 10_000.0 + 0.0
 }
 
 fn write_csv(
     out: &mut impl Write,
     model: &Pipeline,
     items: &[Item<'_>],
-    probs: bool,
+    opts: &Options,
+    explanations: &[Vec<Explanation>],
     with_id: bool,
     write_header: bool,
 ) -> anyhow::Result<()> {
@@ -346,16 +542,33 @@ fn write_csv(
     for head in model.heads() {
         header.push(head.name.clone());
         header.push(format!("{}_prob", head.name));
-        if probs {
+        if opts.probs {
             for l in head.model.labels().names() {
                 header.push(format!("{}_p_{l}", head.name));
+            }
+        }
+        if let Some(k) = opts.explain {
+            let n = &head.name;
+            header.extend([
+                format!("{n}_versus"),
+                format!("{n}_log_odds"),
+                format!("{n}_intercept"),
+            ]);
+            for side in ["for", "against"] {
+                for i in 1..=k {
+                    header.extend([
+                        format!("{n}_{side}{i}"),
+                        format!("{n}_{side}{i}_kind"),
+                        format!("{n}_{side}{i}_weight"),
+                    ]);
+                }
             }
         }
     }
     if write_header {
         w.write_record(&header)?;
     }
-    for item in items {
+    for (i, item) in items.iter().enumerate() {
         let mut rec: Vec<String> = vec![
             item.source.clone(),
             item.index.to_string(),
@@ -366,11 +579,28 @@ fn write_csv(
             rec.push(item.id.clone().unwrap_or_default());
         }
         rec.push(item.text.clone());
-        for head in item.prediction.heads() {
-            rec.push(head.label().to_string());
+        for (h, head) in item.prediction.heads().enumerate() {
+            rec.push(opts.label(h, &head).unwrap_or(UNCERTAIN).to_string());
             rec.push(format!("{:.4}", head.score()));
-            if probs {
+            if opts.probs {
                 rec.extend(head.probs().iter().map(|v| format!("{v:.4}")));
+            }
+            if let (Some(k), Some(e)) = (opts.explain, explanations.get(i).and_then(|e| e.get(h))) {
+                rec.push(e.versus.clone());
+                rec.push(format!("{:.4}", e.log_odds));
+                rec.push(format!("{:.4}", e.intercept));
+                for terms in [&e.for_terms, &e.against_terms] {
+                    for j in 0..k {
+                        match terms.get(j) {
+                            Some(c) => rec.extend([
+                                c.term.clone(),
+                                c.kind.name().to_string(),
+                                format!("{:.4}", c.weight),
+                            ]),
+                            None => rec.extend([String::new(), String::new(), String::new()]),
+                        }
+                    }
+                }
             }
         }
         w.write_record(&rec)?;
@@ -383,7 +613,8 @@ fn write_table(
     out: &mut impl Write,
     model: &Pipeline,
     items: &[Item<'_>],
-    probs: bool,
+    opts: &Options,
+    explanations: &[Vec<Explanation>],
     many: bool,
     last_source: &mut Option<String>,
 ) -> anyhow::Result<()> {
@@ -399,9 +630,15 @@ fn write_table(
                 .max()
                 .unwrap_or(0)
                 .max(h.name.len())
+                .max(if opts.thresholds.is_some() {
+                    UNCERTAIN.len()
+                } else {
+                    0
+                })
         })
         .collect();
-    for item in items {
+    let explain = opts.explain.is_some();
+    for (i, item) in items.iter().enumerate() {
         if last_source.as_deref() != Some(item.source.as_str()) {
             if last_source.is_some() {
                 writeln!(out)?;
@@ -412,16 +649,35 @@ fn write_table(
             write!(out, "{:>4}", "#")?;
             for (head, w) in model.heads().iter().zip(&widths) {
                 write!(out, "  {:<w$}  {:>4}", head.name, "p")?;
+                if explain {
+                    write!(out, "  {:<TERMS_WIDTH$}", "terms")?;
+                }
             }
             writeln!(out, "  sentence")?;
             *last_source = Some(item.source.clone());
         }
         write!(out, "{:>4}", item.index)?;
-        for (head, w) in item.prediction.heads().zip(&widths) {
-            write!(out, "  {:<w$}  {:>4.2}", head.label(), head.score())?;
+        for (h, (head, w)) in item.prediction.heads().zip(&widths).enumerate() {
+            let label = opts.label(h, &head).unwrap_or(UNCERTAIN);
+            write!(out, "  {:<w$}  {:>4.2}", label, head.score())?;
+            if explain {
+                let terms = explanations
+                    .get(i)
+                    .and_then(|e| e.get(h))
+                    .map(|e| {
+                        e.for_terms
+                            .iter()
+                            .take(TABLE_TERMS)
+                            .map(|c| display_term(&c.term, c.kind))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default();
+                write!(out, "  {:<TERMS_WIDTH$}", fit_width(&terms, TERMS_WIDTH))?;
+            }
         }
         writeln!(out, "  {}", item.text.replace(['\n', '\r'], " "))?;
-        if probs {
+        if opts.probs {
             for head in item.prediction.heads() {
                 let parts: Vec<String> = head
                     .labels()

@@ -55,6 +55,12 @@ impl Reporter {
                     "not converged"
                 }
             )),
+            Progress::Calibrating { n_fit, n_heldout } => b.println(format!(
+                "  calibration: fitting on {n_fit} rows to choose temperatures on {n_heldout} held-out rows"
+            )),
+            Progress::Refitting { n_rows } => b.println(format!(
+                "  calibration: temperatures chosen; fitting on all {n_rows} rows"
+            )),
             _ => {}
         }
     }

@@ -1,7 +1,7 @@
 //! `newsclass train`: fit a pipeline on labeled data and save it.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -9,7 +9,8 @@ use newsclass::data::Column;
 use newsclass::Pipeline;
 
 use super::args::{
-    parse_char_ngram_range, parse_ngram_range, read_data, usage, AnalyzerArg, DataArgs, ModelArgs,
+    check_output_target, parse_char_ngram_range, parse_ngram_range, read_data, usage, AnalyzerArg,
+    DataArgs, ModelArgs,
 };
 use super::progress::Reporter;
 
@@ -72,9 +73,26 @@ pub struct Args {
     /// and macro-F1 on them, and train the saved model on the rest.
     #[arg(long, value_name = "F", allow_negative_numbers = true)]
     validation_split: Option<f64>,
-    /// Keep rows with the same value of this column on one side of --validation-split.
+    /// Keep rows with the same value of this column on one side of --validation-split (and of
+    /// --calibration-split).
     #[arg(long, value_name = "COL")]
     group_column: Option<String>,
+    /// Calibrate the probabilities: fit on all but --calibration-split of the rows, choose per
+    /// head the temperature T (probabilities softmax(z / T)) that minimizes the log-loss of the
+    /// held-out rows, then fit on every row and store T in the model. Labels do not change.
+    #[arg(long, help_heading = "Calibration")]
+    calibrate: bool,
+    /// With --calibrate: the fraction of the rows (of the groups, with --group-column) held out
+    /// to choose the temperatures.
+    #[arg(
+        long,
+        value_name = "F",
+        default_value_t = 0.2,
+        allow_negative_numbers = true,
+        requires = "calibrate",
+        help_heading = "Calibration"
+    )]
+    calibration_split: f64,
 }
 
 pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
@@ -90,7 +108,13 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
     if let Some(f) = a.validation_split {
         newsclass::cv::check_holdout_fraction(f)?;
     }
-    check_model_target(&a.model)?;
+    if a.calibrate && !(a.calibration_split > 0.0 && a.calibration_split < 1.0) {
+        return Err(usage(format!(
+            "invalid value {} for `--calibration-split`: expected a fraction strictly between 0 and 1, e.g. 0.2",
+            a.calibration_split
+        )));
+    }
+    check_output_target("--model", &a.model)?;
     let mut spec = a.data_args.spec(true)?;
     if let Some(g) = &a.group_column {
         spec.group = Some(Column::parse_list("group_column", g, spec.has_header)?.remove(0));
@@ -99,16 +123,34 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
     let data = read_data(&a.data, &spec)?;
     let reporter = Reporter::new(quiet);
     let mut on_progress = |p: newsclass::pipeline::Progress<'_>| reporter.on_progress(p);
-    let (model, held) = match a.validation_split {
-        Some(f) => {
+    let (model, held) = match (a.validation_split, a.calibrate) {
+        (Some(f), false) => {
             let (model, report) = Pipeline::fit_holdout(&params, &data, f, &mut on_progress)?;
             (model, Some(report))
         }
         // Without a validation split, train on the data as read (no copy).
-        None => (
+        (None, false) => (
             Pipeline::fit_with_progress(&params, &data, &mut on_progress)?,
             None,
         ),
+        // Calibrated: the validation rows (if any) are set aside first, as `fit_holdout` does;
+        // the temperatures are chosen and the model fitted on the rest.
+        (validation, true) => {
+            let split = validation
+                .map(|f| newsclass::cv::holdout_split(&data, f, params.seed))
+                .transpose()?;
+            let rest = split.as_ref().map(|(train, _)| data.select(train));
+            let model = Pipeline::fit_calibrated(
+                &params,
+                rest.as_ref().unwrap_or(&data),
+                a.calibration_split,
+                &mut on_progress,
+            )?;
+            let report = split
+                .map(|(_, held)| model.evaluate(&data.select(&held)))
+                .transpose()?;
+            (model, report)
+        }
     };
     reporter.message("saving model");
     model
@@ -157,6 +199,20 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
             report.seconds
         )?;
     }
+    if let Some(c) = &s.calibration {
+        writeln!(
+            out,
+            "calibration: temperatures chosen on {} held-out rows by a model fitted on the other {}, applied to the model fitted on all {}:",
+            c.n_heldout, c.n_fit, s.n_rows
+        )?;
+        for h in &c.heads {
+            writeln!(
+                out,
+                "  {:<12} temperature {:.4}; held-out log-loss {:.4} -> {:.4} ({} rows)",
+                h.head, h.temperature, h.log_loss_before, h.log_loss_after, h.n_rows
+            )?;
+        }
+    }
     if let Some(report) = held {
         writeln!(out, "held-out validation ({} rows):", report.n)?;
         for name in model.heads().iter().map(|h| &h.name) {
@@ -169,38 +225,4 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Refuse a model path that cannot be written, before any data is read: a directory, a folder
-/// that does not exist, or one this user cannot create files in.
-fn check_model_target(model: &Path) -> anyhow::Result<()> {
-    if model.is_dir() {
-        return Err(usage(format!(
-            "--model {} is a directory; give a file name",
-            model.display()
-        )));
-    }
-    let dir = match model.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    if !dir.is_dir() {
-        return Err(usage(format!(
-            "--model {}: the folder {} does not exist; create it first",
-            model.display(),
-            dir.display()
-        )));
-    }
-    let probe = dir.join(format!(".newsclass-write-probe-{}", std::process::id()));
-    match std::fs::File::create(&probe) {
-        Ok(_) => {
-            let _ = std::fs::remove_file(&probe);
-            Ok(())
-        }
-        Err(e) => Err(usage(format!(
-            "--model {}: cannot create files in {} ({e}); choose a writable folder",
-            model.display(),
-            dir.display()
-        ))),
-    }
 }

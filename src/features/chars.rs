@@ -28,7 +28,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ModelError, Result};
-use crate::features::tfidf::{idf_value, weigh_cached_into, TfidfParams};
+use crate::features::tfidf::{idf_value, weigh_counts_into, DenseCounts, TfidfParams};
 use crate::features::vocabulary::{DocFreq, VocabularyParams};
 use crate::sparse::{CsrMatrix, SparseVec};
 
@@ -95,35 +95,47 @@ const MASK: u128 = (1 << BITS) - 1;
 /// The space that pads `char_wb` words, as a raw code (code point + 1).
 const SPACE: u32 = ' ' as u32 + 1;
 
-/// A character n-gram packed into an integer: [`MAX_CHAR_NGRAM`] slots of `BITS` bits, each
-/// holding a character's code (never 0), the first character in the highest slot and unused
-/// slots 0, so that keys order as their strings do when codes order as their characters.
-pub(crate) trait PackedKey: Copy + Eq + std::hash::Hash + Ord + Send + Sync {
-    /// The empty key.
-    const EMPTY: Self;
-    /// `self` with `code` in slot `position`.
-    fn put(self, position: usize, code: u32) -> Self;
+/// How the characters of an n-gram are packed into an integer key. Codes are never 0, so the
+/// packing is exact: different strings of at most [`MAX_CHAR_NGRAM`] characters get different
+/// keys.
+pub(crate) trait Packing: Copy + Send + Sync {
+    /// The key type.
+    type Key: Copy + Eq + std::hash::Hash + Ord + Send + Sync;
+    /// The key of the empty string.
+    const EMPTY: Self::Key;
+    /// `key` (the first `position` characters) extended by a character of code `code`.
+    fn put(self, key: Self::Key, position: usize, code: u32) -> Self::Key;
 }
 
-impl PackedKey for u128 {
+/// Raw code points in [`MAX_CHAR_NGRAM`] slots of `BITS` bits, the first character in the
+/// highest slot and unused slots 0, so that keys order as their strings do.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Raw;
+
+impl Packing for Raw {
+    type Key = u128;
     const EMPTY: u128 = 0;
     #[inline(always)]
-    fn put(self, position: usize, code: u32) -> u128 {
-        self | (u128::from(code) << (BITS * (MAX_CHAR_NGRAM - 1 - position) as u32))
+    fn put(self, key: u128, position: usize, code: u32) -> u128 {
+        key | (u128::from(code) << shift(position))
     }
 }
 
-/// Keys over an [`Alphabet`] of at most [`NARROW_CODES`] characters: 10 bits per character.
-impl PackedKey for u64 {
+/// Codes of an [`Alphabet`], `bits` bits each, appended at the low end (`key << bits | code`).
+/// Keys of different lengths differ because every code is nonzero.
+#[derive(Debug, Clone, Copy)]
+struct Dense {
+    bits: u32,
+}
+
+impl Packing for Dense {
+    type Key = u64;
     const EMPTY: u64 = 0;
     #[inline(always)]
-    fn put(self, position: usize, code: u32) -> u64 {
-        self | (u64::from(code) << (10 * (MAX_CHAR_NGRAM - 1 - position) as u32))
+    fn put(self, key: u64, _position: usize, code: u32) -> u64 {
+        (key << self.bits) | u64::from(code)
     }
 }
-
-/// The largest code of a narrow alphabet (10 bits, 0 reserved).
-const NARROW_CODES: usize = (1 << 10) - 1;
 
 #[inline(always)]
 fn shift(position: usize) -> u32 {
@@ -153,15 +165,15 @@ pub(crate) fn key_text(key: Key) -> String {
 
 /// The key of a term under `code`, if it has 1 to [`MAX_CHAR_NGRAM`] characters, all with a
 /// code.
-fn term_key<K: PackedKey>(term: &str, code: impl Fn(char) -> u32) -> Option<K> {
-    let mut k = K::EMPTY;
+fn term_key<P: Packing>(p: P, term: &str, code: impl Fn(char) -> u32) -> Option<P::Key> {
+    let mut k = P::EMPTY;
     let mut n = 0;
     for c in term.chars() {
         let x = code(c);
         if n == MAX_CHAR_NGRAM || x == 0 {
             return None;
         }
-        k = k.put(n, x);
+        k = p.put(k, n, x);
         n += 1;
     }
     (n > 0).then_some(k)
@@ -254,16 +266,16 @@ fn prepare_chars(
 
 /// Every substring of `s` with `lo..=hi` characters, except those holding a code 0.
 #[inline(always)]
-fn windows<K: PackedKey>(s: &[u32], (lo, hi): (usize, usize), f: &mut impl FnMut(K)) {
+fn windows<P: Packing>(p: P, s: &[u32], (lo, hi): (usize, usize), f: &mut impl FnMut(P::Key)) {
     let len = s.len();
     for i in 0..len {
         let top = hi.min(len - i);
-        let mut k = K::EMPTY;
+        let mut k = P::EMPTY;
         for (j, &c) in s[i..i + top].iter().enumerate() {
             if c == 0 {
                 break;
             }
-            k = k.put(j, c);
+            k = p.put(k, j, c);
             if j + 1 >= lo {
                 f(k);
             }
@@ -275,12 +287,13 @@ fn windows<K: PackedKey>(s: &[u32], (lo, hi): (usize, usize), f: &mut impl FnMut
 /// [`prepare_with`] for the same analyzer and `space`, in no particular order; repeats are
 /// repeated. N-grams holding a code 0 are skipped.
 #[inline(always)]
-fn for_each_key<K: PackedKey>(
+fn for_each_key<P: Packing>(
+    p: P,
     analyzer: Analyzer,
     chars: &[u32],
     range: (usize, usize),
     space: u32,
-    mut f: impl FnMut(K),
+    mut f: impl FnMut(P::Key),
 ) {
     match analyzer {
         Analyzer::CharWb => {
@@ -294,17 +307,17 @@ fn for_each_key<K: PackedKey>(
                             let k = word
                                 .iter()
                                 .enumerate()
-                                .fold(K::EMPTY, |k, (p, &c)| k.put(p, c));
+                                .fold(P::EMPTY, |k, (j, &c)| p.put(k, j, c));
                             f(k);
                         }
                     } else {
-                        windows(word, range, &mut f);
+                        windows(p, word, range, &mut f);
                     }
                     start = j;
                 }
             }
         }
-        Analyzer::Char | Analyzer::Word => windows(chars, range, &mut f),
+        Analyzer::Char | Analyzer::Word => windows(p, chars, range, &mut f),
     }
 }
 
@@ -314,7 +327,7 @@ pub fn ngrams(analyzer: Analyzer, text: &str, range: (usize, usize)) -> Vec<Stri
     let mut chars = Vec::new();
     prepare(analyzer, text, &mut chars);
     let mut out = Vec::new();
-    for_each_key(analyzer, &chars, range, SPACE, |k: Key| {
+    for_each_key(Raw, analyzer, &chars, range, SPACE, |k| {
         out.push(key_text(k))
     });
     out
@@ -329,9 +342,9 @@ struct Alphabet {
 }
 
 impl Alphabet {
-    /// The alphabet of `chars` (sorted, unique), or `None` when there are too many for 10 bits.
+    /// The alphabet of `chars` (sorted, unique), or `None` when there are too many for 16 bits.
     fn new(chars: &[char]) -> Option<Alphabet> {
-        if chars.len() > NARROW_CODES {
+        if chars.len() >= usize::from(u16::MAX) {
             return None;
         }
         let mut a = Alphabet {
@@ -359,17 +372,77 @@ impl Alphabet {
     }
 }
 
-/// The map from n-gram to column: over a vocabulary's own alphabet when it has at most
-/// [`NARROW_CODES`] characters (64-bit keys, half the memory), over raw code points otherwise.
+/// The map from n-gram to column. When the vocabulary's alphabet is small enough that an
+/// n-gram's codes and a column number fit in 64 bits together (as for any vocabulary of a few
+/// hundred distinct characters), a [`PackedMap`]; otherwise a hash map over raw code points.
 #[derive(Debug, Clone)]
 enum Table {
-    Narrow {
+    Packed {
         alphabet: Box<Alphabet>,
-        map: FxHashMap<u64, u32>,
+        packing: Dense,
+        map: PackedMap,
     },
     Wide {
         map: FxHashMap<u128, u32>,
     },
+}
+
+/// An open-addressing hash table (linear probing, at most half full) of `key << col_bits |
+/// column` in one `u64` per slot, 0 for an empty slot (keys are never 0). A lookup reads one
+/// slot, and usually its neighbours in the same cache line, with no separate control bytes.
+#[derive(Debug, Clone)]
+struct PackedMap {
+    slots: Vec<u64>,
+    /// `64 - log2(slots.len())`: the hash is the top bits of a multiplicative hash.
+    shift: u32,
+    col_bits: u32,
+}
+
+impl PackedMap {
+    /// The bits a column number below `n` needs (at least 1).
+    fn col_bits(n: usize) -> u32 {
+        (usize::BITS - n.saturating_sub(1).leading_zeros()).max(1)
+    }
+
+    /// A map of `(key, column)` pairs (keys nonzero, unique, below `2^(64 - col_bits)`).
+    fn new(entries: impl ExactSizeIterator<Item = (u64, u32)>, col_bits: u32) -> PackedMap {
+        let capacity = (entries.len() * 2).next_power_of_two().max(8);
+        let mut map = PackedMap {
+            slots: vec![0; capacity],
+            shift: 64 - capacity.trailing_zeros(),
+            col_bits,
+        };
+        let mask = capacity - 1;
+        for (key, col) in entries {
+            let mut h = map.home(key);
+            while map.slots[h] != 0 {
+                h = (h + 1) & mask;
+            }
+            map.slots[h] = (key << col_bits) | u64::from(col);
+        }
+        map
+    }
+
+    #[inline(always)]
+    fn home(&self, key: u64) -> usize {
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    #[inline(always)]
+    fn get(&self, key: u64) -> Option<u32> {
+        let mask = self.slots.len() - 1;
+        let mut h = self.home(key);
+        loop {
+            let s = self.slots[h];
+            if s == 0 {
+                return None;
+            }
+            if s >> self.col_bits == key {
+                return Some((s & ((1 << self.col_bits) - 1)) as u32);
+            }
+            h = (h + 1) & mask;
+        }
+    }
 }
 
 /// The options of a block of character n-grams added beside the word n-grams (scikit-learn's
@@ -493,16 +566,20 @@ impl CharVocabulary {
         chars.push(' ');
         chars.sort_unstable();
         chars.dedup();
-        let table = match Alphabet::new(&chars) {
+        let bits = usize::BITS - chars.len().leading_zeros();
+        let col_bits = PackedMap::col_bits(terms.len());
+        let fits = bits * MAX_CHAR_NGRAM as u32 + col_bits <= 64;
+        let table = match Alphabet::new(&chars).filter(|_| fits) {
             Some(alphabet) => {
-                let mut map = FxHashMap::default();
-                map.reserve(terms.len());
-                for (i, t) in terms.iter().enumerate() {
-                    let key = term_key::<u64>(t, |c| alphabet.code(c)).ok_or_else(|| bad(t))?;
-                    map.insert(key, i as u32);
-                }
-                Table::Narrow {
+                let packing = Dense { bits };
+                let keys = terms
+                    .iter()
+                    .map(|t| term_key(packing, t, |c| alphabet.code(c)).ok_or_else(|| bad(t)))
+                    .collect::<std::result::Result<Vec<u64>, ModelError>>()?;
+                let map = PackedMap::new(keys.into_iter().zip(0..terms.len() as u32), col_bits);
+                Table::Packed {
                     alphabet: Box::new(alphabet),
+                    packing,
                     map,
                 }
             }
@@ -510,7 +587,7 @@ impl CharVocabulary {
                 let mut map = FxHashMap::default();
                 map.reserve(terms.len());
                 for (i, t) in terms.iter().enumerate() {
-                    let key = term_key::<u128>(t, raw_code).ok_or_else(|| bad(t))?;
+                    let key = term_key(Raw, t, raw_code).ok_or_else(|| bad(t))?;
                     map.insert(key, i as u32);
                 }
                 Table::Wide { map }
@@ -531,18 +608,22 @@ impl CharVocabulary {
         mut f: impl FnMut(u32),
     ) {
         match &self.table {
-            Table::Narrow { alphabet, map } => {
+            Table::Packed {
+                alphabet,
+                packing,
+                map,
+            } => {
                 let space = alphabet.code(' ');
                 prepare_with(analyzer, text, |c| alphabet.code(c), space, chars);
-                for_each_key(analyzer, chars, range, space, |k: u64| {
-                    if let Some(&c) = map.get(&k) {
+                for_each_key(*packing, analyzer, chars, range, space, |k| {
+                    if let Some(c) = map.get(k) {
                         f(c);
                     }
                 });
             }
             Table::Wide { map } => {
                 prepare_with(analyzer, text, raw_code, SPACE, chars);
-                for_each_key(analyzer, chars, range, SPACE, |k: u128| {
+                for_each_key(Raw, analyzer, chars, range, SPACE, |k| {
                     if let Some(&c) = map.get(&k) {
                         f(c);
                     }
@@ -569,12 +650,14 @@ impl CharVocabulary {
     /// The column of `term`.
     pub fn column(&self, term: &str) -> Option<usize> {
         let c = match &self.table {
-            Table::Narrow { alphabet, map } => {
-                map.get(&term_key::<u64>(term, |c| alphabet.code(c))?)
-            }
-            Table::Wide { map } => map.get(&term_key::<u128>(term, raw_code)?),
+            Table::Packed {
+                alphabet,
+                packing,
+                map,
+            } => map.get(term_key(*packing, term, |c| alphabet.code(c))?),
+            Table::Wide { map } => map.get(&term_key(Raw, term, raw_code)?).copied(),
         };
-        c.map(|&c| c as usize)
+        c.map(|c| c as usize)
     }
 
     /// The section of a model file: per term, its length in bytes (`u8`) and its UTF-8 bytes
@@ -617,8 +700,8 @@ impl CharVocabulary {
 pub struct CharScratch {
     chars: Vec<u32>,
     cols: Vec<u32>,
+    counts: DenseCounts,
     weights: Vec<f64>,
-    tmp: Vec<u32>,
 }
 
 /// A fitted TF-IDF block of character n-grams: analyzer, frozen vocabulary and idf. It works on
@@ -702,7 +785,7 @@ impl CharVectorizer {
                         let d = (b * BLOCK + i) as u32;
                         normalize(doc, &mut text);
                         prepare(analyzer, &text, &mut chars);
-                        for_each_key(analyzer, &chars, range, SPACE, |k: Key| {
+                        for_each_key(Raw, analyzer, &chars, range, SPACE, |k| {
                             let e = map.entry(k).or_insert(Counts {
                                 df: 0,
                                 last: u32::MAX,
@@ -877,6 +960,7 @@ impl CharVectorizer {
         indices: &mut Vec<u32>,
         values: &mut Vec<f32>,
     ) {
+        // Look every n-gram up first, then count: the lookups do not wait on one another.
         scratch.cols.clear();
         let cols = &mut scratch.cols;
         self.vocabulary.columns_of(
@@ -886,13 +970,16 @@ impl CharVectorizer {
             &mut scratch.chars,
             |c| cols.push(c),
         );
-        weigh_cached_into(
+        scratch.counts.reserve(self.n_features());
+        for &c in &scratch.cols {
+            scratch.counts.add(c);
+        }
+        weigh_counts_into(
             &self.params,
             &self.idf,
-            &mut scratch.cols,
+            &mut scratch.counts,
             offset,
             &mut scratch.weights,
-            &mut scratch.tmp,
             indices,
             values,
         );
@@ -1048,10 +1135,97 @@ mod tests {
         }
     }
 
+    /// The columns of every n-gram of `text` that is a term, found by string search: the
+    /// reference the packed and wide tables are checked against.
+    fn columns_by_string(
+        v: &CharVocabulary,
+        analyzer: Analyzer,
+        text: &str,
+        range: (usize, usize),
+    ) -> Vec<u32> {
+        let mut cols: Vec<u32> = ngrams(analyzer, text, range)
+            .iter()
+            .filter_map(|g| v.terms().binary_search(g).ok())
+            .map(|c| c as u32)
+            .collect();
+        cols.sort_unstable();
+        cols
+    }
+
+    fn columns_by_table(
+        v: &CharVocabulary,
+        analyzer: Analyzer,
+        text: &str,
+        range: (usize, usize),
+    ) -> Vec<u32> {
+        let mut cols = Vec::new();
+        v.columns_of(analyzer, text, range, &mut Vec::new(), |c| cols.push(c));
+        cols.sort_unstable();
+        cols
+    }
+
+    #[test]
+    fn packed_and_wide_tables_find_the_terms_that_strings_find() {
+        let texts = [
+            "the rebels dismissed the appeal",
+            "Ünïcode ñ 北京 talks\n",
+            "a",
+            "  ",
+            "x\u{1c}y  z",
+            "unseen: @#% qqq",
+        ];
+        let mut all: Vec<String> = texts
+            .iter()
+            .flat_map(|t| {
+                let mut g = ngrams(Analyzer::CharWb, t, (1, 4));
+                g.extend(ngrams(Analyzer::Char, t, (1, 4)));
+                g
+            })
+            .filter(|g| !g.contains('q'))
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        // Leave every third n-gram out, so that lookups also miss.
+        let small: Vec<String> = all
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 3 != 0)
+            .map(|(_, g)| g.clone())
+            .collect();
+        // 1,100 more distinct characters do not pack into 64 bits with a column.
+        let mut wide = small.clone();
+        wide.extend((0..1100).map(|i| char::from_u32(0x4E00 + i).unwrap().to_string()));
+        wide.sort_unstable();
+        wide.dedup();
+        let packed = CharVocabulary::from_terms(small).unwrap();
+        assert!(matches!(packed.table, Table::Packed { .. }));
+        let wide = CharVocabulary::from_terms(wide).unwrap();
+        assert!(matches!(wide.table, Table::Wide { .. }));
+        for v in [&packed, &wide] {
+            for analyzer in [Analyzer::Char, Analyzer::CharWb] {
+                for text in texts {
+                    for range in [(1, 4), (2, 3), (3, 5)] {
+                        assert_eq!(
+                            columns_by_table(v, analyzer, text, range),
+                            columns_by_string(v, analyzer, text, range),
+                            "{analyzer} {range:?} {text:?}"
+                        );
+                    }
+                }
+            }
+            for (i, t) in v.terms().iter().enumerate() {
+                assert_eq!(v.column(t), Some(i));
+            }
+            assert_eq!(v.column("qqq"), None);
+            assert_eq!(v.column(""), None);
+            assert_eq!(v.column("abcdefg"), None);
+        }
+    }
+
     #[test]
     fn keys_sort_like_strings() {
         let mut terms: Vec<&str> = vec!["a", "ab", "b", " a", "é", "z", "\u{10FFFF}", "aa", "a\n"];
-        let text_key = |t: &str| term_key::<Key>(t, raw_code);
+        let text_key = |t: &str| term_key(Raw, t, raw_code);
         let mut keys: Vec<Key> = terms.iter().map(|t| text_key(t).unwrap()).collect();
         keys.sort_unstable();
         terms.sort_unstable();

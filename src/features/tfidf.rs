@@ -368,77 +368,128 @@ impl TfidfVectorizer {
     }
 }
 
-/// Sort column numbers below `n_cols` (least significant byte first, skipping bytes that are
-/// the same everywhere); short lists go to the standard sort. `tmp` is scratch.
-fn radix_sort(cols: &mut Vec<u32>, tmp: &mut Vec<u32>, n_cols: usize) {
-    if cols.len() < 64 {
-        cols.sort_unstable();
-        return;
+/// Column counts of one row, kept in a dense table over all columns (reused between rows), so
+/// that a row with hundreds of occurrences, as character n-grams give, is counted and read back
+/// in column order without sorting. Reading the counts back clears the table.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct DenseCounts {
+    /// Per column, its count modulo 256.
+    counts: Vec<u8>,
+    /// One bit per column with a nonzero count.
+    bits: Vec<u64>,
+    /// One bit per nonzero word of `bits`.
+    summary: Vec<u64>,
+    /// A column once for every 256 of its occurrences (counts above 255 are rare).
+    overflow: Vec<u32>,
+}
+
+impl DenseCounts {
+    /// Make room for columns below `n_cols` (the table stays clear).
+    pub(crate) fn reserve(&mut self, n_cols: usize) {
+        if self.counts.len() < n_cols {
+            self.counts.resize(n_cols, 0);
+            self.bits.resize(n_cols.div_ceil(64), 0);
+            self.summary.resize(self.bits.len().div_ceil(64), 0);
+        }
     }
-    let bits = usize::BITS - n_cols.saturating_sub(1).leading_zeros();
-    tmp.clear();
-    tmp.resize(cols.len(), 0);
-    let mut shift = 0;
-    while shift < bits {
-        let mut count = [0usize; 257];
-        for &c in cols.iter() {
-            count[((c >> shift) & 0xff) as usize + 1] += 1;
+
+    /// Count one occurrence of column `c` (below the `n_cols` of [`DenseCounts::reserve`]).
+    #[inline(always)]
+    pub(crate) fn add(&mut self, c: u32) {
+        let c = c as usize;
+        let x = self.counts[c];
+        if x == 0 {
+            self.bits[c >> 6] |= 1 << (c & 63);
+            self.summary[c >> 12] |= 1 << ((c >> 6) & 63);
+        } else if x == u8::MAX {
+            self.overflow.push(c as u32);
         }
-        if count.contains(&cols.len()) {
-            shift += 8;
-            continue;
+        self.counts[c] = x.wrapping_add(1);
+    }
+
+    /// Call `f(column, count)` for every counted column in increasing order, and clear.
+    #[inline]
+    pub(crate) fn drain(&mut self, mut f: impl FnMut(u32, u32)) {
+        self.overflow.sort_unstable();
+        let overflow = &self.overflow;
+        for (si, s) in self.summary.iter_mut().enumerate() {
+            let mut s = std::mem::take(s);
+            while s != 0 {
+                let wi = si * 64 + s.trailing_zeros() as usize;
+                s &= s - 1;
+                let mut w = std::mem::take(&mut self.bits[wi]);
+                while w != 0 {
+                    let c = wi * 64 + w.trailing_zeros() as usize;
+                    w &= w - 1;
+                    let mut count = u32::from(std::mem::take(&mut self.counts[c]));
+                    if !overflow.is_empty() {
+                        let lo = overflow.partition_point(|&o| (o as usize) < c);
+                        let hi = overflow.partition_point(|&o| (o as usize) <= c);
+                        count += 256 * (hi - lo) as u32;
+                    }
+                    f(c as u32, count);
+                }
+            }
         }
-        for i in 1..257 {
-            count[i] += count[i - 1];
-        }
-        for &c in cols.iter() {
-            let d = ((c >> shift) & 0xff) as usize;
-            tmp[count[d]] = c;
-            count[d] += 1;
-        }
-        std::mem::swap(cols, tmp);
-        shift += 8;
+        self.overflow.clear();
     }
 }
 
-/// [`weigh_into`] that computes each weight once, keeping it in `weights` (scratch) between the
-/// two passes; the results are the same bits.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn weigh_cached_into(
+/// The term-frequency weight of a term occurring `count` times: the count, or `1 + ln(count)`
+/// (exactly 1 for a count of 1) with sublinear tf; computed from the count as `f32`, as
+/// [`weigh_into`] does.
+#[inline]
+fn tf_weight(sublinear: bool, count: u32) -> f64 {
+    let tf = f64::from(count as f32);
+    if sublinear && count != 1 {
+        1.0 + tf.ln()
+    } else {
+        tf
+    }
+}
+
+/// [`tf_weight`] of the counts below 256, so that the logarithm is taken once per count.
+fn sublinear_table() -> &'static [f64; 256] {
+    static TABLE: std::sync::OnceLock<[f64; 256]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| std::array::from_fn(|i| tf_weight(true, i as u32)))
+}
+
+/// [`tf_weight`] without sublinear tf, of the counts below 256.
+fn linear_table() -> &'static [f64; 256] {
+    static TABLE: std::sync::OnceLock<[f64; 256]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| std::array::from_fn(|i| tf_weight(false, i as u32)))
+}
+
+/// Turn the counts of one row into its weighted, normalized row: append its columns (plus
+/// `offset`) and weights to `indices` and `values`; the same bits as [`weigh_into`] on the same
+/// occurrences. `weights` is scratch.
+pub(crate) fn weigh_counts_into(
     params: &TfidfParams,
     idf: &[f64],
-    cols: &mut Vec<u32>,
+    counts: &mut DenseCounts,
     offset: u32,
     weights: &mut Vec<f64>,
-    tmp: &mut Vec<u32>,
     indices: &mut Vec<u32>,
     values: &mut Vec<f32>,
 ) {
-    radix_sort(cols, tmp, idf.len());
-    let cols = &cols[..];
     weights.clear();
     let (mut sum_sq, mut sum_abs) = (0.0, 0.0);
-    let mut i = 0;
-    while i < cols.len() {
-        let c = cols[i];
-        let mut j = i + 1;
-        while j < cols.len() && cols[j] == c {
-            j += 1;
-        }
-        let count = (j - i) as f32;
-        let tf = f64::from(count);
-        let tf = if params.sublinear_tf && count != 1.0 {
-            1.0 + tf.ln()
-        } else {
-            tf
+    let table = if params.sublinear_tf {
+        sublinear_table()
+    } else {
+        linear_table()
+    };
+    counts.drain(|c, count| {
+        let tf = match table.get(count as usize) {
+            Some(&tf) => tf,
+            None => tf_weight(params.sublinear_tf, count),
         };
         let w = tf * idf[c as usize];
         sum_sq += w * w;
         sum_abs += w.abs();
         weights.push(w);
         indices.push(c + offset);
-        i = j;
-    }
+    });
     let norm = match params.norm {
         Norm::L2 => sum_sq.sqrt(),
         Norm::L1 => sum_abs,
@@ -506,6 +557,41 @@ mod tests {
     use super::*;
     use crate::features::vocabulary::DocFreq;
     use crate::text::tokenize::{Tokenizer, TokenizerParams};
+
+    #[test]
+    fn dense_counts_weigh_as_sorting_does() {
+        let n = 300;
+        let idf: Vec<f64> = (0..n).map(|i| 1.0 + (i as f64).sqrt() / 7.0).collect();
+        let mut cols: Vec<u32> = (0..2000u32).map(|i| (i * i * 7 + i * 13) % n).collect();
+        // One column 700 times: its count passes 255 twice.
+        cols.extend(std::iter::repeat_n(5, 700));
+        cols.push(n - 1);
+        for sublinear_tf in [false, true] {
+            for norm in [Norm::L2, Norm::L1, Norm::None] {
+                let params = TfidfParams {
+                    sublinear_tf,
+                    norm,
+                    ..TfidfParams::default()
+                };
+                let (mut a_i, mut a_v) = (Vec::new(), Vec::new());
+                weigh_into(&params, &idf, &mut cols.clone(), 3, &mut a_i, &mut a_v);
+                let mut counts = DenseCounts::default();
+                counts.reserve(n as usize);
+                for &c in &cols {
+                    counts.add(c);
+                }
+                let (mut b_i, mut b_v, mut w) = (Vec::new(), Vec::new(), Vec::new());
+                weigh_counts_into(&params, &idf, &mut counts, 3, &mut w, &mut b_i, &mut b_v);
+                assert_eq!(a_i, b_i);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&a_v), bits(&b_v), "{params:?}");
+                // Reading the counts cleared them.
+                let (mut c_i, mut c_v) = (Vec::new(), Vec::new());
+                weigh_counts_into(&params, &idf, &mut counts, 0, &mut w, &mut c_i, &mut c_v);
+                assert!(c_i.is_empty() && c_v.is_empty());
+            }
+        }
+    }
 
     fn fit(
         texts: &[&str],

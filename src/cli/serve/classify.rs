@@ -1,0 +1,269 @@
+//! `POST /v1/classify`: the request body, its checks, and the answer.
+//!
+//! One of `text` (an article, split into sentences), `sentences` (classified as given) or
+//! `articles` (a batch of `{"id", "text"}`), with the options of `predict`: `probs` (every class
+//! probability), `explain` (K terms per side, as `--explain=K`) and `min_prob` (a number for
+//! every head or `{"head": p}`, as `--min-prob`). The answer holds the sentence objects that `predict --format jsonl` prints, made by the same
+//! function ([`sentence_object`]), without `source`: `{"sentences": [...]}` for `text` and
+//! `sentences`, `{"articles": [{"id", "sentences": [...]}]}` for `articles`. Everything here runs
+//! on rayon's pool, off the async runtime.
+
+use newsclass::text::sentences::split_sentences;
+use newsclass::{MinProb, Pipeline};
+use serde::{Deserialize, Deserializer};
+use serde_json::{json, Value};
+
+use super::server::ApiError;
+use crate::cli::predict::{sentence_object, Item, Options};
+
+/// The most explanation terms per side a request may ask for.
+pub(crate) const MAX_EXPLAIN: u64 = 100;
+
+/// The request body (unknown fields are refused; `null` is not a value for any field).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Request {
+    #[serde(default, deserialize_with = "present")]
+    text: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    sentences: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    articles: Option<Vec<Article>>,
+    #[serde(default, deserialize_with = "present")]
+    probs: Option<bool>,
+    /// A number, so that `5.0` is taken as JSON Schema's integers are.
+    #[serde(default, deserialize_with = "present")]
+    explain: Option<f64>,
+    #[serde(default, deserialize_with = "present")]
+    min_prob: Option<Value>,
+}
+
+/// One article of a batch.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Article {
+    id: String,
+    text: String,
+}
+
+/// A field that, when present, must hold a value of its type (so `null` is refused).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// A classified answer: its JSON and how many sentences it holds.
+pub(crate) struct Answer {
+    pub body: Vec<u8>,
+    pub sentences: usize,
+}
+
+/// Parse and check a request body.
+fn parse(body: &[u8]) -> Result<Request, ApiError> {
+    let text = std::str::from_utf8(body).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_utf8",
+            format!(
+                "the request body is not valid UTF-8 (at byte {}); send JSON encoded as UTF-8",
+                e.valid_up_to()
+            ),
+        )
+    })?;
+    let req: Request = serde_json::from_str(text).map_err(|e| {
+        use serde_json::error::Category;
+        match e.classify() {
+            Category::Syntax | Category::Eof | Category::Io => ApiError::bad_request(
+                "invalid_json",
+                format!("the request body is not valid JSON: {e}"),
+            ),
+            Category::Data if e.to_string().starts_with("unknown field") => {
+                ApiError::unprocessable("unknown_field", format!("{e}"))
+            }
+            Category::Data => ApiError::unprocessable("invalid_request", format!("{e}")),
+        }
+    })?;
+    let given: Vec<&str> = [
+        ("text", req.text.is_some()),
+        ("sentences", req.sentences.is_some()),
+        ("articles", req.articles.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect();
+    if given.len() != 1 {
+        let got = if given.is_empty() {
+            "none".to_string()
+        } else {
+            given.join(" and ")
+        };
+        return Err(ApiError::unprocessable(
+            "invalid_request",
+            format!(
+                "give exactly one of \"text\" (an article), \"sentences\" (a list of sentences) or \"articles\" (a list of {{\"id\", \"text\"}}); got {got}"
+            ),
+        ));
+    }
+    Ok(req)
+}
+
+/// The output options of a request, checked against the model.
+fn options(req: &Request, model: &Pipeline) -> Result<Options, ApiError> {
+    let invalid = |m: String| ApiError::unprocessable("invalid_request", m);
+    let explain = match req.explain {
+        Some(k) if !(k.fract() == 0.0 && (1.0..=MAX_EXPLAIN as f64).contains(&k)) => {
+            return Err(invalid(format!(
+                "\"explain\" is the number of terms to show per head and side: a whole number from 1 to {MAX_EXPLAIN}, got {k}"
+            )))
+        }
+        // A whole number in range, so the conversion is exact.
+        k => k.map(|k| k as usize),
+    };
+    let min_prob = match &req.min_prob {
+        None => None,
+        Some(v) => {
+            let bad = || {
+                invalid(format!(
+                    "\"min_prob\" is a probability for every head (0.7) or one per head ({{\"topic\": 0.7}}), each from 0 to 1; got {v}"
+                ))
+            };
+            let m = match v {
+                Value::Number(n) => MinProb::all(n.as_f64().ok_or_else(bad)?),
+                Value::Object(heads) => {
+                    let mut m = Ok(MinProb::default());
+                    for (h, p) in heads {
+                        let p = p.as_f64().ok_or_else(bad)?;
+                        m = m.and_then(|m: MinProb| m.with_head(h, p));
+                    }
+                    m
+                }
+                _ => return Err(bad()),
+            }
+            .map_err(|_| bad())?;
+            m.check(model)
+                .map_err(|e| invalid(format!("\"min_prob\": {e}")))?;
+            Some(m)
+        }
+    };
+    let thresholds = min_prob.map(|m| model.heads().iter().map(|h| m.threshold(&h.name)).collect());
+    Ok(Options {
+        probs: req.probs.unwrap_or(false),
+        explain,
+        thresholds,
+    })
+}
+
+/// Refuse more than `max` sentences.
+fn check_count(n: usize, max: usize) -> Result<(), ApiError> {
+    if n > max {
+        return Err(ApiError::too_large(
+            "too_many_sentences",
+            format!(
+                "the request holds {n} sentences, more than the limit of {max}; send fewer per request (the server's --max-sentences)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// One unit to classify: which article (if any), its position, offsets and text.
+struct Unit {
+    index: usize,
+    start: usize,
+    end: usize,
+    text: String,
+}
+
+/// The sentence objects of `units`, classified (and explained) in one call.
+fn classify_units(model: &Pipeline, units: Vec<Unit>, opts: &Options) -> Vec<Value> {
+    let texts: Vec<&str> = units.iter().map(|u| u.text.as_str()).collect();
+    let preds = model.predict(&texts);
+    let explanations = match opts.explain {
+        Some(k) => model.explain_all(&texts, k),
+        None => Vec::new(),
+    };
+    drop(texts);
+    units
+        .into_iter()
+        .zip(preds)
+        .enumerate()
+        .map(|(i, (u, prediction))| {
+            let item = Item {
+                source: String::new(),
+                index: u.index,
+                start: u.start,
+                end: u.end,
+                id: None,
+                text: u.text,
+                prediction,
+            };
+            let e = explanations.get(i).map(Vec::as_slice);
+            Value::Object(sentence_object(&item, opts, e))
+        })
+        .collect()
+}
+
+/// The sentences of an article as units.
+fn article_units(text: &str) -> Vec<Unit> {
+    split_sentences(text)
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| Unit {
+            index: i + 1,
+            start: s.start,
+            end: s.end,
+            text: s.text,
+        })
+        .collect()
+}
+
+/// Parse, check and classify one request body.
+pub(crate) fn answer(
+    model: &Pipeline,
+    body: &[u8],
+    max_sentences: usize,
+) -> Result<Answer, ApiError> {
+    let req = parse(body)?;
+    let opts = options(&req, model)?;
+    let (value, n) = if let Some(text) = req.text {
+        let units = article_units(&text);
+        check_count(units.len(), max_sentences)?;
+        let n = units.len();
+        (
+            json!({ "sentences": classify_units(model, units, &opts) }),
+            n,
+        )
+    } else if let Some(sentences) = req.sentences {
+        check_count(sentences.len(), max_sentences)?;
+        let n = sentences.len();
+        let units = sentences
+            .into_iter()
+            .enumerate()
+            .map(|(i, text)| Unit {
+                index: i + 1,
+                start: 0,
+                end: text.chars().count(),
+                text,
+            })
+            .collect();
+        (
+            json!({ "sentences": classify_units(model, units, &opts) }),
+            n,
+        )
+    } else {
+        let articles = req.articles.unwrap_or_default();
+        let split: Vec<Vec<Unit>> = articles.iter().map(|a| article_units(&a.text)).collect();
+        let lens: Vec<usize> = split.iter().map(Vec::len).collect();
+        let n: usize = lens.iter().sum();
+        check_count(n, max_sentences)?;
+        // One prediction call over every sentence of the batch, then cut back into articles.
+        let mut all = classify_units(model, split.into_iter().flatten().collect(), &opts);
+        let mut out = Vec::with_capacity(articles.len());
+        for (a, len) in articles.into_iter().rev().zip(lens.into_iter().rev()) {
+            let sentences = all.split_off(all.len() - len);
+            out.push(json!({ "id": a.id, "sentences": sentences }));
+        }
+        out.reverse();
+        (json!({ "articles": out }), n)
+    };
+    let body = serde_json::to_vec(&value).expect("a JSON value always serializes");
+    Ok(Answer { body, sentences: n })
+}
