@@ -267,6 +267,28 @@ pub enum EncoderError {
         /// What is wrong.
         reason: String,
     },
+    /// A model with an encoder block, in a build without feature `encoder`.
+    #[error("this model uses the sentence encoder {identity}, and this build of newsclass has no encoder; rebuild with the encoder feature (cargo build --release --features encoder)")]
+    NotBuilt {
+        /// The model's encoder.
+        identity: String,
+    },
+    /// A model whose file records only its encoder's identity, loaded without an encoder.
+    #[error("this model needs the sentence encoder {identity}, which its file does not carry; load it with that encoder's directory (newsclass: --encoder DIR)")]
+    Required {
+        /// The model's encoder.
+        identity: String,
+    },
+    /// An encoder given for a model that was fitted with another one.
+    #[error("this model was fitted with the sentence encoder {model}, but the encoder given is {given}; {}", if *carried { "the model file carries its own encoder, so give none" } else { "give the directory of the encoder it was fitted with" })]
+    Mismatch {
+        /// The model's encoder.
+        model: String,
+        /// The encoder given.
+        given: String,
+        /// Whether the model file carries its own encoder.
+        carried: bool,
+    },
     /// An encoder option out of range.
     #[error("invalid value {value} for `{name}`: {reason}")]
     InvalidParam {

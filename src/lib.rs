@@ -54,7 +54,6 @@
 
 pub mod cv;
 pub mod data;
-#[cfg(feature = "encoder")]
 pub mod encoder;
 pub mod error;
 pub mod features;
@@ -71,8 +70,8 @@ pub mod text;
 pub use data::{Dataset, Provenance};
 pub use error::{EncoderError, Error, ModelError, Result};
 pub use metrics::Report;
-pub use persist::{Section, FORMAT_VERSION};
+pub use persist::{Section, FORMAT_VERSION, TFIDF_FORMAT_VERSION};
 pub use pipeline::{
-    Explanation, HeadPrediction, MinProb, ModelHeader, Pipeline, PipelineParams, Prediction,
-    SentencePrediction, TermKind, ValidPipelineParams, DEFAULT_SEED,
+    EncoderParams, Explanation, HeadPrediction, MinProb, ModelHeader, Pipeline, PipelineParams,
+    Prediction, SentencePrediction, TermKind, ValidPipelineParams, DEFAULT_SEED,
 };

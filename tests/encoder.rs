@@ -452,3 +452,272 @@ fn weights_that_do_not_fit_the_config_are_refused() {
     let e = encoder_error(Encoder::load(dir.path()));
     assert!(matches!(e, EncoderError::Tokenizer { .. }), "{e}");
 }
+
+// ---- the encoder block of a pipeline (feature union), on the tiny BERT ----
+
+mod pipeline {
+    use std::sync::Arc;
+
+    use newsclass::cv::{cross_validate_with_encoder, Grid};
+    use newsclass::encoder::{EncoderStorage, Precision};
+    use newsclass::pipeline::explain::ENCODER_TERM;
+    use newsclass::pipeline::TermKind;
+    use newsclass::{Dataset, EncoderError, Error, Pipeline, PipelineParams};
+
+    fn data() -> Dataset {
+        let rows = [
+            ("the troops shelled the town .", "security", "a1"),
+            ("rebels attack the town .", "security", "a1"),
+            ("troops attack in the town", "security", "a2"),
+            ("the rebels shelled a town", "security", "a2"),
+            ("envoys signed a truce .", "diplomacy", "a3"),
+            ("the envoy signed the truce", "diplomacy", "a3"),
+            ("talks in the town , a truce", "diplomacy", "a4"),
+            ("envoys talks .", "diplomacy", "a4"),
+            ("rebels shelled troops .", "security", "a5"),
+            ("the envoys signed talks", "diplomacy", "a5"),
+        ];
+        Dataset::new(rows.iter().map(|r| r.0))
+            .unwrap()
+            .with_head("topic", rows.iter().map(|r| r.1))
+            .unwrap()
+            .with_groups(rows.iter().map(|r| r.2))
+            .unwrap()
+    }
+
+    fn tiny() -> (tempfile::TempDir, Arc<newsclass::encoder::Encoder>) {
+        let (dir, e) = super::tiny();
+        (dir, Arc::new(e))
+    }
+
+    fn params(storage: EncoderStorage, weight: f32) -> newsclass::ValidPipelineParams {
+        PipelineParams::default()
+            .c(10.0)
+            .encoder_weight(weight)
+            .encoder_storage(storage)
+            .check()
+            .unwrap()
+    }
+
+    #[test]
+    fn rows_end_with_the_weighted_embedding() {
+        let (_dir, enc) = tiny();
+        let d = data();
+        let p = Pipeline::fit_with_encoder(&params(EncoderStorage::F32, 2.5), &d, &enc).unwrap();
+        let n_tfidf = p.n_tfidf_features();
+        assert_eq!(p.n_features(), n_tfidf + super::HIDDEN);
+        assert_eq!(p.summary().n_features, p.n_features());
+        let text = d.texts()[0].as_str();
+        let row = p.transform(text);
+        let e = enc.embed(&[text]).unwrap().vectors;
+        let tail: Vec<(u32, f32)> = row
+            .indices
+            .iter()
+            .zip(&row.values)
+            .filter(|(&j, _)| j as usize >= n_tfidf)
+            .map(|(&j, &v)| (j, v))
+            .collect();
+        assert_eq!(tail.len(), super::HIDDEN);
+        for (k, (j, v)) in tail.iter().enumerate() {
+            assert_eq!(*j as usize, n_tfidf + k);
+            assert_eq!(*v, 2.5 * e[[0, k]]);
+        }
+        // Batched prediction gives each text what it gets alone.
+        let all = p.predict(d.texts());
+        for (i, t) in d.texts().iter().enumerate() {
+            assert_eq!(p.predict(&[t.as_str()])[0], all[i]);
+        }
+        // The block changes the predictions (the same fit without it differs).
+        let plain = Pipeline::fit(&PipelineParams::default().c(10.0).check().unwrap(), &d).unwrap();
+        assert_ne!(
+            plain.predict(d.texts())[0].get(0).unwrap().probs(),
+            all[0].get(0).unwrap().probs()
+        );
+        // fit without an encoder refuses parameters that ask for one.
+        assert!(matches!(
+            Pipeline::fit(&params(EncoderStorage::F32, 1.0), &d),
+            Err(Error::InvalidParam {
+                name: "encoder",
+                ..
+            })
+        ));
+        assert!(matches!(
+            PipelineParams::default().encoder_weight(0.0).check(),
+            Err(Error::InvalidParam {
+                name: "encoder_weight",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn self_contained_models_round_trip_byte_identical() {
+        let (_dir, enc) = tiny();
+        let d = data();
+        for storage in [EncoderStorage::F32, EncoderStorage::F16] {
+            let p = Pipeline::fit_with_encoder(&params(storage, 1.0), &d, &enc).unwrap();
+            assert_eq!(
+                p.encoder().unwrap().identity().precision,
+                storage.precision()
+            );
+            let bytes = p.to_bytes();
+            // Deterministic: the same fit gives the same bytes.
+            let again = Pipeline::fit_with_encoder(&params(storage, 1.0), &d, &enc).unwrap();
+            assert_eq!(again.to_bytes(), bytes);
+            let header = Pipeline::read_header(&bytes).unwrap();
+            assert_eq!(header.format_version, 3);
+            assert_eq!(
+                header.encoder.as_ref(),
+                Some(p.encoder().unwrap().identity())
+            );
+            let q = Pipeline::from_bytes(&bytes).expect("the file carries its encoder");
+            assert_eq!(q.to_bytes(), bytes);
+            assert_eq!(q.predict(d.texts()), p.predict(d.texts()));
+            // Another encoder is refused, even with the file carrying its own.
+            let other = if storage == EncoderStorage::F32 {
+                enc.quantized(Precision::F16).unwrap()
+            } else {
+                Arc::clone(&enc)
+            };
+            match Pipeline::from_bytes_with_encoder(&bytes, Some(&other)) {
+                Err(Error::Encoder(EncoderError::Mismatch { carried, .. })) => assert!(carried),
+                r => panic!("expected a mismatch, got {:?}", r.map(|_| ())),
+            }
+        }
+        // f16 rounding changes the weights (and so the embeddings), a little.
+        let f16 = enc.quantized(Precision::F16).unwrap();
+        let (a, b) = (
+            enc.embed(&["the troops shelled the town"]).unwrap().vectors,
+            f16.embed(&["the troops shelled the town"]).unwrap().vectors,
+        );
+        assert_ne!(a, b);
+        assert!(super::cosine(a.as_slice().unwrap(), b.as_slice().unwrap()) > 0.999);
+        assert!(f16.quantized(Precision::F32).is_err());
+    }
+
+    #[test]
+    fn identity_only_models_need_their_encoder() {
+        let (_dir, enc) = tiny();
+        let d = data();
+        let p = Pipeline::fit_with_encoder(&params(EncoderStorage::None, 1.0), &d, &enc).unwrap();
+        let bytes = p.to_bytes();
+        let carried = Pipeline::fit_with_encoder(&params(EncoderStorage::F32, 1.0), &d, &enc)
+            .unwrap()
+            .to_bytes();
+        assert!(bytes.len() < carried.len());
+        let e = Pipeline::from_bytes(&bytes).unwrap_err();
+        assert!(
+            matches!(e, Error::Encoder(EncoderError::Required { .. })),
+            "{e}"
+        );
+        assert!(e.to_string().contains("--encoder DIR"), "{e}");
+        let q = Pipeline::from_bytes_with_encoder(&bytes, Some(&enc)).unwrap();
+        assert_eq!(q.predict(d.texts()), p.predict(d.texts()));
+        assert_eq!(q.to_bytes(), bytes);
+        let f16 = enc.quantized(Precision::F16).unwrap();
+        let e = Pipeline::from_bytes_with_encoder(&bytes, Some(&f16)).unwrap_err();
+        match &e {
+            Error::Encoder(EncoderError::Mismatch { carried, .. }) => assert!(!carried),
+            e => panic!("expected a mismatch, got {e}"),
+        }
+        // A model without an encoder ignores one given.
+        let plain = Pipeline::fit(&PipelineParams::default().check().unwrap(), &d).unwrap();
+        let plain_bytes = plain.to_bytes();
+        assert_eq!(
+            Pipeline::read_header(&plain_bytes).unwrap().format_version,
+            2
+        );
+        let r = Pipeline::from_bytes_with_encoder(&plain_bytes, Some(&enc)).unwrap();
+        assert!(r.encoder().is_none());
+    }
+
+    #[test]
+    fn explanations_add_up_with_the_encoder_as_one_term() {
+        let (_dir, enc) = tiny();
+        let d = data();
+        let mut p =
+            Pipeline::fit_with_encoder(&params(EncoderStorage::F32, 3.0), &d, &enc).unwrap();
+        p.set_temperature("topic", 1.7).unwrap();
+        let all = p.explain_all(d.texts(), usize::MAX);
+        for (i, t) in d.texts().iter().enumerate() {
+            let ex = &p.explain(t, usize::MAX)[0];
+            assert_eq!(ex, &all[i][0]);
+            let encoder_terms: Vec<_> = ex
+                .for_terms
+                .iter()
+                .chain(&ex.against_terms)
+                .filter(|c| c.kind == TermKind::Encoder)
+                .collect();
+            assert_eq!(encoder_terms.len(), 1, "{ex:?}");
+            assert_eq!(encoder_terms[0].term, ENCODER_TERM);
+            assert_eq!(encoder_terms[0].value, 3.0);
+            assert_eq!(encoder_terms[0].column, p.n_tfidf_features());
+            let sum: f64 = ex
+                .for_terms
+                .iter()
+                .chain(&ex.against_terms)
+                .map(|c| c.weight)
+                .sum();
+            let log_odds = (f64::from(ex.prob) / f64::from(ex.versus_prob)).ln();
+            assert!(
+                (ex.intercept + sum - ex.log_odds).abs() < 1e-9,
+                "{} + {} != {}",
+                ex.intercept,
+                sum,
+                ex.log_odds
+            );
+            assert!((ex.log_odds - log_odds).abs() < 1e-4, "{ex:?}");
+            // Every TF-IDF term plus the one encoder term.
+            let row = p.transform(t);
+            let n_tfidf = row
+                .indices
+                .iter()
+                .filter(|&&j| (j as usize) < p.n_tfidf_features())
+                .count();
+            assert_eq!(ex.n_terms, n_tfidf + 1);
+        }
+        // What a class learned lists terms only, never encoder columns.
+        for ct in p.class_terms("topic", None, usize::MAX).unwrap() {
+            assert!(ct
+                .positive
+                .iter()
+                .chain(&ct.negative)
+                .all(|t| t.kind != TermKind::Encoder));
+        }
+    }
+
+    #[test]
+    fn cv_grids_the_encoder_weight_on_one_embedding_per_row() {
+        let (_dir, enc) = tiny();
+        let d = data();
+        let grid = Grid::new(
+            PipelineParams::default()
+                .c(10.0)
+                .encoder_storage(EncoderStorage::F32),
+        )
+        .encoder_weight([0.5, 2.0]);
+        let report = cross_validate_with_encoder(&grid, &d, 2, &enc, &mut |_, _, _| {}).unwrap();
+        assert_eq!(report.settings.len(), 2);
+        let weights: Vec<f32> = report
+            .settings
+            .iter()
+            .map(|s| s.params.encoder.as_ref().unwrap().weight)
+            .collect();
+        assert_eq!(weights, [0.5, 2.0]);
+        // Each fold scores what a model fitted on that fold alone scores.
+        let folds = newsclass::cv::group_folds(&d, 2, grid.base().seed).unwrap();
+        for (s, setting) in report.settings.iter().enumerate() {
+            let params = setting.params.clone().check().unwrap();
+            for f in 0..2 {
+                let train: Vec<usize> = (0..d.len()).filter(|&r| folds[r] != f).collect();
+                let test: Vec<usize> = (0..d.len()).filter(|&r| folds[r] == f).collect();
+                let m = Pipeline::fit_with_encoder(&params, &d.select(&train), &enc).unwrap();
+                let r = m.evaluate(&d.select(&test)).unwrap();
+                assert_eq!(
+                    report.settings[s].folds[f][0].macro_f1,
+                    r.heads["topic"].macro_f1
+                );
+            }
+        }
+    }
+}

@@ -322,6 +322,73 @@ impl Bert {
         })
     }
 
+    /// Every weight under the name [`Bert::load`] reads it by (without a prefix), with its
+    /// shape: what a safetensors file of this model holds.
+    pub(crate) fn tensors(&self) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+        let h = self.config.hidden;
+        let mut out = Vec::new();
+        let mut matrix = |name: String, m: ndarray::ArrayView2<f32>| {
+            out.push((name, m.shape().to_vec(), m.iter().copied().collect()));
+        };
+        matrix("embeddings.word_embeddings.weight".into(), self.word.view());
+        matrix(
+            "embeddings.position_embeddings.weight".into(),
+            self.position.view(),
+        );
+        matrix(
+            "embeddings.token_type_embeddings.weight".into(),
+            self.token_type.view(),
+        );
+        let mut vectors: Vec<(String, &Array1<f32>)> = vec![
+            (
+                "embeddings.LayerNorm.weight".into(),
+                &self.embedding_norm.gamma,
+            ),
+            (
+                "embeddings.LayerNorm.bias".into(),
+                &self.embedding_norm.beta,
+            ),
+        ];
+        for (i, layer) in self.layers.iter().enumerate() {
+            let p = format!("encoder.layer.{i}");
+            for (k, part) in ["query", "key", "value"].iter().enumerate() {
+                let rows = s![k * h..(k + 1) * h, ..];
+                matrix(
+                    format!("{p}.attention.self.{part}.weight"),
+                    layer.qkv.w.slice(rows),
+                );
+            }
+            for (name, lin) in [
+                ("attention.output.dense", &layer.attention_out),
+                ("intermediate.dense", &layer.intermediate),
+                ("output.dense", &layer.output),
+            ] {
+                matrix(format!("{p}.{name}.weight"), lin.w.view());
+                vectors.push((format!("{p}.{name}.bias"), &lin.b));
+            }
+            for (name, norm) in [
+                ("attention.output.LayerNorm", &layer.attention_norm),
+                ("output.LayerNorm", &layer.output_norm),
+            ] {
+                vectors.push((format!("{p}.{name}.weight"), &norm.gamma));
+                vectors.push((format!("{p}.{name}.bias"), &norm.beta));
+            }
+        }
+        for (i, layer) in self.layers.iter().enumerate() {
+            for (k, part) in ["query", "key", "value"].iter().enumerate() {
+                out.push((
+                    format!("encoder.layer.{i}.attention.self.{part}.bias"),
+                    vec![h],
+                    layer.qkv.b.slice(s![k * h..(k + 1) * h]).to_vec(),
+                ));
+            }
+        }
+        for (name, v) in vectors {
+            out.push((name, vec![v.len()], v.to_vec()));
+        }
+        out
+    }
+
     /// The configuration the weights were checked against.
     pub(crate) fn config(&self) -> &BertConfig {
         &self.config

@@ -9,7 +9,53 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::half;
+use super::Precision;
 use crate::error::EncoderError;
+
+/// A safetensors file of `tensors` (name, shape, values), in name order, each stored as
+/// `F32` or rounded to `F16` by `precision`. The same tensors give the same bytes.
+pub(crate) fn write(tensors: &[(String, Vec<usize>, Vec<f32>)], precision: Precision) -> Vec<u8> {
+    let (dtype, width) = match precision {
+        Precision::F32 => ("F32", 4),
+        Precision::F16 => ("F16", 2),
+    };
+    let mut order: Vec<&(String, Vec<usize>, Vec<f32>)> = tensors.iter().collect();
+    order.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut header = String::from("{");
+    let mut offset = 0usize;
+    for (i, (name, shape, values)) in order.iter().enumerate() {
+        let end = offset + values.len() * width;
+        if i > 0 {
+            header.push(',');
+        }
+        header.push_str(&format!(
+            "{}:{{\"dtype\":\"{dtype}\",\"shape\":{},\"data_offsets\":[{offset},{end}]}}",
+            serde_json::Value::String(name.clone()),
+            serde_json::Value::from(shape.clone()),
+        ));
+        offset = end;
+    }
+    header.push('}');
+    // The format pads the header with spaces to a multiple of 8 bytes.
+    while header.len() % 8 != 0 {
+        header.push(' ');
+    }
+    let mut out = Vec::with_capacity(8 + header.len() + offset);
+    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for (_, _, values) in order {
+        match precision {
+            Precision::F32 => values
+                .iter()
+                .for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
+            Precision::F16 => values
+                .iter()
+                .for_each(|&v| out.extend_from_slice(&half::to_f16(v).to_le_bytes())),
+        }
+    }
+    out
+}
 
 /// Largest header this reader accepts (the format's own limit is 100 MB).
 const MAX_HEADER: u64 = 100_000_000;
@@ -87,7 +133,7 @@ impl<'a> SafeTensors<'a> {
         self.entries.contains_key(name)
     }
 
-    /// The `F32` tensor `name`, which must have exactly `shape`.
+    /// The `F32` or `F16` tensor `name` (as `f32` values), which must have exactly `shape`.
     pub(crate) fn f32(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, EncoderError> {
         let e = self
             .entries
@@ -103,32 +149,40 @@ impl<'a> SafeTensors<'a> {
                 expected: shape.to_vec(),
             });
         }
-        if e.dtype != "F32" {
-            return Err(EncoderError::Weights {
-                path: self.path.clone(),
-                reason: format!(
-                    "tensor {name} has dtype {}; this encoder reads F32 weights",
-                    e.dtype
-                ),
-            });
-        }
+        let width = match e.dtype.as_str() {
+            "F32" => 4,
+            "F16" => 2,
+            other => {
+                return Err(EncoderError::Weights {
+                    path: self.path.clone(),
+                    reason: format!(
+                        "tensor {name} has dtype {other}; this encoder reads F32 and F16 weights"
+                    ),
+                })
+            }
+        };
         let [begin, end] = e.data_offsets;
         let n: usize = shape.iter().product();
-        if end - begin != n * 4 {
+        if end - begin != n * width {
             return Err(EncoderError::Weights {
                 path: self.path.clone(),
                 reason: format!(
-                    "tensor {name} holds {} bytes, but shape {shape:?} of F32 needs {}",
+                    "tensor {name} holds {} bytes, but shape {shape:?} of {} needs {}",
                     end - begin,
-                    n * 4
+                    e.dtype,
+                    n * width
                 ),
             });
         }
         let mut finite = true;
         let values: Vec<f32> = self.data[begin..end]
-            .chunks_exact(4)
+            .chunks_exact(width)
             .map(|c| {
-                let v = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+                let v = if width == 4 {
+                    f32::from_le_bytes([c[0], c[1], c[2], c[3]])
+                } else {
+                    half::to_f32(u16::from_le_bytes([c[0], c[1]]))
+                };
                 finite &= v.is_finite();
                 v
             })
@@ -219,7 +273,7 @@ mod tests {
     #[test]
     fn rejects_other_dtypes_sizes_and_non_finite_values() {
         let p = Path::new("m");
-        let header = r#"{"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}"#;
+        let header = r#"{"a":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}}"#;
         let bytes = file(header, &[0; 4]);
         let st = SafeTensors::parse(p, &bytes).unwrap();
         assert!(matches!(
@@ -234,5 +288,33 @@ mod tests {
         let bytes = file(header, &f32_bytes(&[1.0, f32::NAN]));
         let st = SafeTensors::parse(p, &bytes).unwrap();
         assert!(st.f32("a", &[2]).is_err());
+        // An F16 infinity (0x7c00) is refused like an F32 one.
+        let header = r#"{"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}"#;
+        let bytes = file(header, &[0x00, 0x3c, 0x00, 0x7c]);
+        let st = SafeTensors::parse(p, &bytes).unwrap();
+        assert!(st.f32("a", &[2]).is_err());
+    }
+
+    #[test]
+    fn written_files_read_back_at_either_precision() {
+        let tensors = vec![
+            ("b".to_string(), vec![3], vec![0.1f32, -2.5, 1e-3]),
+            ("a".to_string(), vec![2, 2], vec![1.0f32, 2.0, 3.0, 65504.0]),
+        ];
+        let p = Path::new("m");
+        for precision in [Precision::F32, Precision::F16] {
+            let bytes = write(&tensors, precision);
+            assert_eq!(write(&tensors, precision), bytes);
+            let st = SafeTensors::parse(p, &bytes).unwrap();
+            for (name, shape, values) in &tensors {
+                let got = st.f32(name, shape).unwrap();
+                let want: Vec<f32> = match precision {
+                    Precision::F32 => values.clone(),
+                    Precision::F16 => values.iter().map(|&v| half::round(v)).collect(),
+                };
+                assert_eq!(got, want);
+            }
+        }
+        assert_ne!(half::round(0.1), 0.1);
     }
 }
