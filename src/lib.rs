@@ -48,8 +48,10 @@
 //! Cargo features: `cli` (default) builds the `newsclass` binary and pulls in clap, anyhow and
 //! indicatif; the library alone builds with `--no-default-features`. `linfa` implements linfa's
 //! traits for the sparse logistic regression ([`linfa`]). `encoder` (experimental) adds
-//! `encoder`, sentence embeddings from a pretrained BERT-family model (all-MiniLM-L6-v2) in pure
-//! Rust.
+//! [`encoder::Encoder`], sentence embeddings from a pretrained BERT-family model
+//! (all-MiniLM-L6-v2) in pure Rust, and with it an encoder block beside the TF-IDF features
+//! ([`Pipeline::fit_with_encoder`]); builds without it read encoder models' headers and refuse
+//! to load them with a message saying so.
 #![deny(missing_docs)]
 
 pub mod cv;

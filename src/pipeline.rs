@@ -418,7 +418,8 @@ pub struct Head {
 pub struct TrainingSummary {
     /// Training rows.
     pub n_rows: usize,
-    /// Number of features (columns): the word block's terms plus the character block's.
+    /// Number of features (columns): the word block's terms plus the character block's plus
+    /// the encoder's dimension.
     pub n_features: usize,
     /// SHA-256 of the training texts and labels, in row order ([`Dataset::sha256`]).
     pub data_sha256: String,

@@ -380,8 +380,8 @@ impl From<EmbedArg> for newsclass::encoder::EncoderStorage {
 /// Load the sentence encoder of `--encoder DIR`.
 #[cfg(feature = "encoder")]
 pub fn load_encoder(dir: &Path) -> anyhow::Result<newsclass::encoder::Encoder> {
-    Ok(newsclass::encoder::Encoder::load(dir)
-        .with_context(|| format!("loading the sentence encoder {}", dir.display()))?)
+    newsclass::encoder::Encoder::load(dir)
+        .with_context(|| format!("loading the sentence encoder {}", dir.display()))
 }
 
 /// Format an optional ratio for text output (`-` when undefined, as fastText's meter).
