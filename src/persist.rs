@@ -462,7 +462,7 @@ mod tests {
             Pipeline::from_bytes(&future),
             Err(Error::UnsupportedFormat {
                 found: 9,
-                supported: 2
+                supported: FORMAT_VERSION
             })
         ));
     }
