@@ -7,6 +7,7 @@
 //! per fold, with the vocabulary learned from the training folds only.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -14,10 +15,11 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
+use crate::encoder::Encoder;
 use crate::error::{Error, Result};
 use crate::features::chars::Analyzer;
 use crate::features::vocabulary::DocFreq;
-use crate::pipeline::{Pipeline, PipelineParams, ValidPipelineParams};
+use crate::pipeline::{EncoderParams, Pipeline, PipelineParams, ValidPipelineParams};
 
 /// Group of each row: the dataset's groups, or one group per row.
 fn row_groups(data: &Dataset) -> Vec<usize> {
@@ -174,6 +176,7 @@ pub struct Grid {
     sublinear_tf: Vec<bool>,
     analyzer: Vec<Analyzer>,
     char_ngram_range: Vec<Option<(usize, usize)>>,
+    encoder_weight: Vec<f32>,
 }
 
 impl Grid {
@@ -187,6 +190,7 @@ impl Grid {
             sublinear_tf: Vec::new(),
             analyzer: Vec::new(),
             char_ngram_range: Vec::new(),
+            encoder_weight: Vec::new(),
         }
     }
 
@@ -243,6 +247,13 @@ impl Grid {
         self
     }
 
+    /// Encoder block weights `W` to try (each setting then has an encoder block; see
+    /// [`cross_validate_with_encoder`]).
+    pub fn encoder_weight(mut self, values: impl IntoIterator<Item = f32>) -> Grid {
+        self.encoder_weight = values.into_iter().collect();
+        self
+    }
+
     /// The base setting.
     pub fn base(&self) -> &PipelineParams {
         &self.base
@@ -274,17 +285,27 @@ impl Grid {
                     for sl in or(&self.sublinear_tf, b.tfidf.sublinear_tf) {
                         for an in or(&self.analyzer, base_analyzer) {
                             for cr in or(&self.char_ngram_range, base_chars) {
-                                let mut p = b.clone();
-                                if !blocks {
-                                    p = p.features(an, cr);
+                                let weights: Vec<Option<f32>> = if self.encoder_weight.is_empty() {
+                                    vec![None]
+                                } else {
+                                    self.encoder_weight.iter().map(|&w| Some(w)).collect()
+                                };
+                                for w in weights {
+                                    let mut p = b.clone();
+                                    if !blocks {
+                                        p = p.features(an, cr);
+                                    }
+                                    if let Some(w) = w {
+                                        p = p.encoder_weight(w);
+                                    }
+                                    out.push(
+                                        p.c(c)
+                                            .ngram_range(ng.0, ng.1)
+                                            .min_df(md)
+                                            .sublinear_tf(sl)
+                                            .check()?,
+                                    );
                                 }
-                                out.push(
-                                    p.c(c)
-                                        .ngram_range(ng.0, ng.1)
-                                        .min_df(md)
-                                        .sublinear_tf(sl)
-                                        .check()?,
-                                );
                             }
                         }
                     }
@@ -364,6 +385,43 @@ pub fn cross_validate(
     k: usize,
     on_setting: &mut dyn FnMut(usize, usize, &PipelineParams),
 ) -> Result<CvReport> {
+    cross_validate_inner(grid, data, k, None, on_setting)
+}
+
+/// [`cross_validate`] with a sentence-encoder block in every setting (the grid's
+/// [`Grid::encoder_weight`] values, or the base's block, or the default block): every text is
+/// embedded once, before the first fit, by `encoder` at the precision of the base setting's
+/// storage ([`crate::encoder::EncoderStorage`]; f16 rounds the weights first), and every fold
+/// of every setting uses those embeddings. The embeddings do not depend on which texts are
+/// embedded together, so this scores exactly what fitting each fold on its own would.
+///
+/// # Errors
+/// As [`cross_validate`]; encoder errors.
+pub fn cross_validate_with_encoder(
+    grid: &Grid,
+    data: &Dataset,
+    k: usize,
+    encoder: &Arc<Encoder>,
+    on_setting: &mut dyn FnMut(usize, usize, &PipelineParams),
+) -> Result<CvReport> {
+    let mut grid = grid.clone();
+    if grid.base.encoder.is_none() {
+        grid.base.encoder = Some(EncoderParams::default());
+    }
+    let base = grid.base.clone().check()?;
+    let (_, encoder) = Pipeline::encoder_setup(&base, encoder)?;
+    let texts: Vec<&str> = data.texts().iter().map(String::as_str).collect();
+    let rows = encoder.embed_flat(&texts);
+    cross_validate_inner(&grid, data, k, Some((&encoder, &rows)), on_setting)
+}
+
+fn cross_validate_inner(
+    grid: &Grid,
+    data: &Dataset,
+    k: usize,
+    encoder: Option<(&Arc<Encoder>, &[f32])>,
+    on_setting: &mut dyn FnMut(usize, usize, &PipelineParams),
+) -> Result<CvReport> {
     let settings = grid.settings()?;
     if data.head_names().is_empty() {
         return Err(Error::NoHeads);
@@ -372,7 +430,7 @@ pub fn cross_validate(
     let mut reports = Vec::with_capacity(settings.len());
     for (i, params) in settings.iter().enumerate() {
         on_setting(i, settings.len(), params.params());
-        let fold_scores = cross_validate_one(params, data, &folds, k)?;
+        let fold_scores = cross_validate_one(params, data, &folds, k, encoder)?;
         let mut heads = BTreeMap::new();
         for (h, name) in data.head_names().iter().enumerate() {
             let acc: Vec<f64> = fold_scores.iter().map(|f| f[h].accuracy).collect();
@@ -425,13 +483,26 @@ fn cross_validate_one(
     data: &Dataset,
     folds: &[usize],
     k: usize,
+    encoder: Option<(&Arc<Encoder>, &[f32])>,
 ) -> Result<Vec<Vec<HeadScore>>> {
     let mut out = Vec::with_capacity(k);
     for f in 0..k {
         let train: Vec<usize> = (0..data.len()).filter(|&r| folds[r] != f).collect();
         let test: Vec<usize> = (0..data.len()).filter(|&r| folds[r] == f).collect();
-        let model = Pipeline::fit(params, &data.select(&train))?;
-        let report = model.evaluate(&data.select(&test))?;
+        let report = match encoder {
+            None => Pipeline::fit(params, &data.select(&train))?.evaluate(&data.select(&test))?,
+            Some((encoder, rows)) => {
+                let dim = encoder.identity().dim;
+                let select = |idx: &[usize]| -> Vec<f32> {
+                    idx.iter()
+                        .flat_map(|&r| rows[r * dim..(r + 1) * dim].iter().copied())
+                        .collect()
+                };
+                let model =
+                    Pipeline::fit_embedded(params, &data.select(&train), encoder, &select(&train))?;
+                model.evaluate_embedded(&data.select(&test), Some(&select(&test)))?
+            }
+        };
         out.push(
             data.head_names()
                 .iter()

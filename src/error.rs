@@ -190,6 +190,115 @@ pub enum Error {
     /// A JSON (de)serialization error.
     #[error(transparent)]
     Json(#[from] serde_json::Error),
+    /// A sentence-encoder directory that cannot be used (feature `encoder`).
+    #[error("sentence encoder: {0}")]
+    Encoder(#[from] EncoderError),
+}
+
+/// What is wrong with a sentence-encoder directory (inside [`Error::Encoder`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncoderError {
+    /// The encoder directory does not exist or is not a directory.
+    #[error("{} is not a directory; give a sentence-transformers BERT model directory (scripts/get-encoder installs all-MiniLM-L6-v2 into models/encoder/all-MiniLM-L6-v2)", dir.display())]
+    NotADirectory {
+        /// The path given.
+        dir: PathBuf,
+    },
+    /// A file the encoder needs is not in its directory.
+    #[error("{} has no {file}; the directory must hold a sentence-transformers BERT model (config.json, tokenizer.json, model.safetensors), e.g. as scripts/get-encoder installs it", dir.display())]
+    MissingFile {
+        /// The encoder directory.
+        dir: PathBuf,
+        /// The missing file's name.
+        file: String,
+    },
+    /// A configuration file that does not parse or holds values out of range.
+    #[error("{}: {reason}", path.display())]
+    Config {
+        /// The configuration file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A model this encoder cannot run (another architecture, activation or pooling).
+    #[error("unsupported {what} \"{found}\" in {}; this encoder runs {supported}", path.display())]
+    Unsupported {
+        /// What is unsupported (`model_type`, `hidden_act`, `pooling`, ...).
+        what: &'static str,
+        /// The value found.
+        found: String,
+        /// What is supported.
+        supported: &'static str,
+        /// The file that says so.
+        path: PathBuf,
+    },
+    /// A weight tensor whose shape disagrees with the configuration.
+    #[error("weight {tensor} has shape {found:?} but config.json implies {expected:?}")]
+    DimensionMismatch {
+        /// Tensor name.
+        tensor: String,
+        /// Shape in the weights file.
+        found: Vec<usize>,
+        /// Shape the configuration implies.
+        expected: Vec<usize>,
+    },
+    /// A weight tensor the model needs is not in the weights file.
+    #[error("{} has no tensor {name}; is it a BERT model's weights?", path.display())]
+    MissingTensor {
+        /// The weights file.
+        path: PathBuf,
+        /// Tensor name.
+        name: String,
+    },
+    /// A weights file that is damaged or not in the expected form.
+    #[error("{}: {reason}", path.display())]
+    Weights {
+        /// The weights file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The model's `tokenizer.json` does not load or does not fit the model.
+    #[error("{}: {reason}", path.display())]
+    Tokenizer {
+        /// The tokenizer file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A model with an encoder block, in a build without feature `encoder`.
+    #[error("this model uses the sentence encoder {identity}, and this build of newsclass has no encoder; rebuild with the encoder feature (cargo build --release --features encoder)")]
+    NotBuilt {
+        /// The model's encoder.
+        identity: String,
+    },
+    /// A model whose file records only its encoder's identity, loaded without an encoder.
+    #[error("this model needs the sentence encoder {identity}, which its file does not carry; load it with that encoder's directory (newsclass: --encoder DIR)")]
+    Required {
+        /// The model's encoder.
+        identity: String,
+    },
+    /// An encoder given for a model that was fitted with another one.
+    #[error("this model was fitted with the sentence encoder {model}, but the encoder given is {given}; {}", if *carried { "the model file carries its own encoder, so give none" } else { "give the directory of the encoder it was fitted with" })]
+    Mismatch {
+        /// The model's encoder.
+        model: String,
+        /// The encoder given.
+        given: String,
+        /// Whether the model file carries its own encoder.
+        carried: bool,
+    },
+    /// An encoder option out of range.
+    #[error("invalid value {value} for `{name}`: {reason}")]
+    InvalidParam {
+        /// The option's name.
+        name: &'static str,
+        /// The value given.
+        value: String,
+        /// The valid range.
+        reason: String,
+    },
 }
 
 /// What is wrong with a model file (inside [`Error::BadModel`]).

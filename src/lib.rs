@@ -49,11 +49,16 @@
 //!
 //! Cargo features: `cli` (default) builds the `newsclass` binary and pulls in clap, anyhow and
 //! indicatif; the library alone builds with `--no-default-features`. `linfa` implements linfa's
-//! traits for the sparse logistic regression ([`linfa`]).
+//! traits for the sparse logistic regression ([`linfa`]). `encoder` (experimental) adds
+//! [`encoder::Encoder`], sentence embeddings from a pretrained BERT-family model
+//! (all-MiniLM-L6-v2) in pure Rust, and with it an encoder block beside the TF-IDF features
+//! ([`Pipeline::fit_with_encoder`]); builds without it read encoder models' headers and refuse
+//! to load them with a message saying so.
 #![deny(missing_docs)]
 
 pub mod cv;
 pub mod data;
+pub mod encoder;
 pub mod error;
 pub mod features;
 pub mod html;
@@ -68,10 +73,10 @@ pub mod sparse;
 pub mod text;
 
 pub use data::{Dataset, Provenance};
-pub use error::{Error, ModelError, Result};
+pub use error::{EncoderError, Error, ModelError, Result};
 pub use metrics::Report;
-pub use persist::{Section, FORMAT_VERSION};
+pub use persist::{Section, FORMAT_VERSION, TFIDF_FORMAT_VERSION};
 pub use pipeline::{
-    Explanation, HeadPrediction, MinProb, ModelHeader, Pipeline, PipelineParams, Prediction,
-    SentencePrediction, TermKind, ValidPipelineParams, DEFAULT_SEED,
+    EncoderParams, Explanation, HeadPrediction, MinProb, ModelHeader, Pipeline, PipelineParams,
+    Prediction, SentencePrediction, TermKind, ValidPipelineParams, DEFAULT_SEED,
 };

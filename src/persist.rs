@@ -16,6 +16,9 @@
 //!   char.idf                    f64 per column of the character block
 //!   head.N.weights              f32, n_features × n_classes, row-major
 //!   head.N.bias                 f32 per class
+//!   encoder.config              the sentence encoder's config.json, UTF-8 (format version 3,
+//!   encoder.tokenizer           its tokenizer.json, UTF-8          when the model carries
+//!   encoder.weights             a safetensors file, F32 or F16      its encoder)
 //! "NCSHA256"                    8 bytes, then the SHA-256 of the header JSON (32 bytes)
 //! ```
 //!
@@ -41,8 +44,13 @@ use crate::error::{Error, ModelError, Result};
 pub const MAGIC: &[u8; 16] = b"NEWSCLASS-MODEL\n";
 /// The `format` field of every header.
 pub const FORMAT: &str = "newsclass-model";
-/// The format version this build writes (it also reads version 1).
-pub const FORMAT_VERSION: u32 = 2;
+/// The newest format version this build reads and writes: version 3 adds the sentence-encoder
+/// block (an `encoder` identity in the header and, unless only the identity is recorded, the
+/// `encoder.*` sections). Models without an encoder are still written as version
+/// [`TFIDF_FORMAT_VERSION`], byte for byte as before, so older builds read them.
+pub const FORMAT_VERSION: u32 = 3;
+/// The format version of models without an encoder block.
+pub const TFIDF_FORMAT_VERSION: u32 = 2;
 /// The oldest format version this build reads.
 pub const OLDEST_FORMAT_VERSION: u32 = 1;
 /// Opens the trailer that holds the header's checksum (format version 2).
@@ -454,7 +462,7 @@ mod tests {
             Pipeline::from_bytes(&future),
             Err(Error::UnsupportedFormat {
                 found: 9,
-                supported: 2
+                supported: FORMAT_VERSION
             })
         ));
     }

@@ -34,12 +34,14 @@ pub mod explain;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
-use crate::error::{Error, ModelError, Result};
+use crate::encoder::{Encoder, EncoderIdentity, EncoderStorage};
+use crate::error::{EncoderError, Error, ModelError, Result};
 use crate::features::chars::{
     Analyzer, CharParams, CharScratch, CharVectorizer, CharVocabulary, MAX_CHAR_NGRAM,
 };
@@ -51,7 +53,7 @@ use crate::model::logistic::{
     self, argmax, ClassWeight, FitReport, LogisticModel, LogisticParams, ValidLogisticParams,
 };
 use crate::persist::{self, Section, Sections};
-use crate::sparse::SparseVec;
+use crate::sparse::{CsrMatrix, SparseVec};
 use crate::text::sentences::split_sentences;
 use crate::text::tokenize::{TokenBuffer, Tokenizer, TokenizerParams};
 
@@ -98,6 +100,35 @@ pub struct PipelineParams {
     /// the rows once that is above 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_classes: Option<usize>,
+    /// The sentence-encoder block beside the TF-IDF block(s), for a pipeline fitted with
+    /// [`Pipeline::fit_with_encoder`] (feature `encoder`). Default none: TF-IDF only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder: Option<EncoderParams>,
+}
+
+/// Options of the sentence-encoder block (see [`PipelineParams::encoder`]).
+///
+/// The block's columns are `weight · e`, where `e` is the encoder's unit-length embedding of
+/// the text, after the TF-IDF columns of the same row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncoderParams {
+    /// `W`, the scale of the embedding against the unit-length TF-IDF block(s) (finite, > 0;
+    /// default 1).
+    pub weight: f32,
+    /// Which copy of the encoder the model file carries (default [`EncoderStorage::F16`]: the
+    /// weights rounded to half precision, and the model fitted with that rounded encoder).
+    #[serde(default)]
+    pub storage: EncoderStorage,
+}
+
+impl Default for EncoderParams {
+    fn default() -> Self {
+        EncoderParams {
+            weight: 1.0,
+            storage: EncoderStorage::default(),
+        }
+    }
 }
 
 impl Default for PipelineParams {
@@ -111,6 +142,7 @@ impl Default for PipelineParams {
             logistic: LogisticParams::default(),
             seed: DEFAULT_SEED,
             max_classes: None,
+            encoder: None,
         }
     }
 }
@@ -277,6 +309,29 @@ impl PipelineParams {
         self
     }
 
+    /// Set (or, with `None`, remove) the sentence-encoder block's options.
+    pub fn encoder(mut self, encoder: Option<EncoderParams>) -> Self {
+        self.encoder = encoder;
+        self
+    }
+
+    /// Set the encoder block's weight `W` (adding the block with default options if absent).
+    pub fn encoder_weight(mut self, weight: f32) -> Self {
+        self.encoder
+            .get_or_insert_with(EncoderParams::default)
+            .weight = weight;
+        self
+    }
+
+    /// Set which copy of the encoder the model file carries (adding the block with default
+    /// options if absent).
+    pub fn encoder_storage(mut self, storage: EncoderStorage) -> Self {
+        self.encoder
+            .get_or_insert_with(EncoderParams::default)
+            .storage = storage;
+        self
+    }
+
     /// Validate every option, once, and return the checked parameters.
     ///
     /// # Errors
@@ -305,6 +360,15 @@ impl PipelineParams {
                 ));
             }
             c.check(&self.vocabulary)?;
+        }
+        if let Some(e) = &self.encoder {
+            if !(e.weight.is_finite() && e.weight > 0.0) {
+                return Err(Error::param(
+                    "encoder_weight",
+                    e.weight,
+                    "must be a finite number > 0",
+                ));
+            }
         }
         let logistic = self.logistic.clone().check()?;
         Ok(ValidPipelineParams {
@@ -354,7 +418,8 @@ pub struct Head {
 pub struct TrainingSummary {
     /// Training rows.
     pub n_rows: usize,
-    /// Number of features (columns): the word block's terms plus the character block's.
+    /// Number of features (columns): the word block's terms plus the character block's plus
+    /// the encoder's dimension.
     pub n_features: usize,
     /// SHA-256 of the training texts and labels, in row order ([`Dataset::sha256`]).
     pub data_sha256: String,
@@ -385,6 +450,11 @@ pub enum Progress<'a> {
     Tokenizing {
         /// Documents.
         n_docs: usize,
+    },
+    /// Embedding `n_texts` texts with the sentence encoder.
+    Embedding {
+        /// Texts.
+        n_texts: usize,
     },
     /// The vocabulary is built.
     Vectorized {
@@ -504,6 +574,9 @@ pub struct Pipeline {
     word: Option<TfidfVectorizer>,
     /// The character n-gram block (columns after the word block's), if any.
     chars: Option<CharVectorizer>,
+    /// The sentence encoder whose embedding (times the block weight) fills the last columns,
+    /// if any.
+    encoder: Option<Arc<Encoder>>,
     heads: Vec<Head>,
     summary: TrainingSummary,
     /// Where each head's probabilities start in a [`Prediction`]; one more entry at the end.
@@ -660,8 +733,12 @@ pub struct ModelHeader {
     pub heads: Vec<HeadHeader>,
     /// What the model was trained on and how the fit went.
     pub training: TrainingSummary,
-    /// Vocabulary size.
+    /// Number of features: the TF-IDF columns plus the encoder's dimension.
     pub n_features: usize,
+    /// The sentence encoder of the last columns, for a model with an encoder block (format
+    /// version 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder: Option<EncoderIdentity>,
     /// Where each binary section lies in the payload.
     pub sections: Vec<Section>,
 }
@@ -699,6 +776,81 @@ impl Pipeline {
     pub fn fit_with_progress(
         params: &ValidPipelineParams,
         data: &Dataset,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<Pipeline> {
+        if params.encoder.is_some() {
+            return Err(Error::param(
+                "encoder",
+                "set",
+                "a pipeline with an encoder block is fitted with Pipeline::fit_with_encoder",
+            ));
+        }
+        Self::fit_inner(params, data, None, progress)
+    }
+
+    /// Fit with a sentence-encoder block beside the TF-IDF block(s) (see the
+    /// [module docs](crate::encoder)): every row gets `W · embedding` as its last
+    /// `encoder.dim()` columns, in the same logistic regression. Without
+    /// [`PipelineParams::encoder`] the block's options are the defaults ([`EncoderParams`]).
+    /// With [`EncoderStorage::F16`] the encoder's weights are first rounded to half precision,
+    /// so that the model predicts with the encoder it was fitted with.
+    ///
+    /// # Errors
+    /// As [`Pipeline::fit`].
+    pub fn fit_with_encoder(
+        params: &ValidPipelineParams,
+        data: &Dataset,
+        encoder: &Arc<Encoder>,
+    ) -> Result<Pipeline> {
+        Self::fit_with_encoder_progress(params, data, encoder, &mut |_| {})
+    }
+
+    /// [`Pipeline::fit_with_encoder`], reporting progress to `progress`.
+    ///
+    /// # Errors
+    /// As [`Pipeline::fit`].
+    pub fn fit_with_encoder_progress(
+        params: &ValidPipelineParams,
+        data: &Dataset,
+        encoder: &Arc<Encoder>,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<Pipeline> {
+        let (params, encoder) = Self::encoder_setup(params, encoder)?;
+        progress(Progress::Embedding {
+            n_texts: data.len(),
+        });
+        let texts: Vec<&str> = data.texts().iter().map(String::as_str).collect();
+        let rows = encoder.embed_flat(&texts);
+        Self::fit_inner(&params, data, Some((&encoder, &rows)), progress)
+    }
+
+    /// The parameters with an encoder block (the defaults unless set) and the encoder at the
+    /// precision its storage asks for.
+    pub(crate) fn encoder_setup(
+        params: &ValidPipelineParams,
+        encoder: &Arc<Encoder>,
+    ) -> Result<(ValidPipelineParams, Arc<Encoder>)> {
+        let mut p = params.params().clone();
+        let block = p.encoder.get_or_insert_with(EncoderParams::default).clone();
+        let encoder = encoder.quantized(block.storage.precision())?;
+        Ok((p.check()?, encoder))
+    }
+
+    /// Fit on `data` whose embeddings `rows` (row after row) come from `encoder`, which must
+    /// already have the precision of the parameters' storage ([`Pipeline::encoder_setup`]).
+    pub(crate) fn fit_embedded(
+        params: &ValidPipelineParams,
+        data: &Dataset,
+        encoder: &Arc<Encoder>,
+        rows: &[f32],
+    ) -> Result<Pipeline> {
+        Self::fit_inner(params, data, Some((encoder, rows)), &mut |_| {})
+    }
+
+    fn fit_inner(
+        params: &ValidPipelineParams,
+        data: &Dataset,
+        encoder: Option<(&Arc<Encoder>, &[f32])>,
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Pipeline> {
         if data.head_names().is_empty() {
@@ -789,12 +941,23 @@ impl Pipeline {
         let (word, chars) = (word?, chars?);
         let (word, word_x) = word.unzip();
         let (chars, char_x) = chars.unzip();
-        // Columns: the word block's, then the character block's.
-        let x = match (word_x, char_x) {
+        // Columns: the word block's, then the character block's, then the encoder's.
+        let mut x = match (word_x, char_x) {
             (Some(a), Some(b)) => a.hstack(&b),
             (Some(a), None) | (None, Some(a)) => a,
             (None, None) => unreachable!("checked parameters have at least one block"),
         };
+        if let Some((encoder, rows)) = encoder {
+            let dim = encoder.identity().dim;
+            let weight = params.encoder.as_ref().map_or(1.0, |e| e.weight);
+            let block = CsrMatrix {
+                n_cols: dim,
+                indptr: (0..=data.len()).map(|r| r * dim).collect(),
+                indices: (0..data.len()).flat_map(|_| 0..dim as u32).collect(),
+                values: rows.iter().map(|v| weight * v).collect(),
+            };
+            x = x.hstack(&block);
+        }
         progress(Progress::Vectorized {
             n_features: x.n_cols,
             nnz: x.nnz(),
@@ -850,6 +1013,7 @@ impl Pipeline {
         };
         Ok(Self::assemble(
             params.params().clone(),
+            encoder.map(|e| Arc::clone(e.0)),
             tokenizer,
             (word, chars),
             heads,
@@ -877,6 +1041,7 @@ impl Pipeline {
 
     fn assemble(
         params: PipelineParams,
+        encoder: Option<Arc<Encoder>>,
         tokenizer: Tokenizer,
         (word, chars): (Option<TfidfVectorizer>, Option<CharVectorizer>),
         heads: Vec<Head>,
@@ -905,6 +1070,7 @@ impl Pipeline {
             tokenizer,
             word,
             chars,
+            encoder,
             heads,
             summary,
             offsets,
@@ -1001,10 +1167,36 @@ impl Pipeline {
         self.chars.as_ref()
     }
 
-    /// Number of features: the word block's columns plus the character block's.
+    /// Number of features: the word block's columns plus the character block's plus the
+    /// encoder's dimension.
     pub fn n_features(&self) -> usize {
+        self.n_tfidf_features() + self.encoder.as_ref().map_or(0, |e| e.identity().dim)
+    }
+
+    /// Number of TF-IDF columns (the word and character blocks'); the encoder's columns, if
+    /// any, follow them.
+    pub fn n_tfidf_features(&self) -> usize {
         self.word.as_ref().map_or(0, TfidfVectorizer::n_features)
             + self.chars.as_ref().map_or(0, CharVectorizer::n_features)
+    }
+
+    /// The sentence encoder of the encoder block, if the model has one.
+    pub fn encoder(&self) -> Option<&Arc<Encoder>> {
+        self.encoder.as_ref()
+    }
+
+    /// The embeddings of `texts`, row after row, for a model with an encoder (batched: one
+    /// call to the encoder for all of them).
+    fn embed<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Option<Vec<f32>> {
+        let encoder = self.encoder.as_ref()?;
+        let texts: Vec<&str> = texts.iter().map(AsRef::as_ref).collect();
+        Some(encoder.embed_flat(&texts))
+    }
+
+    /// Row `i` of embeddings made by [`Pipeline::embed`].
+    fn embedding_row<'e>(&self, rows: Option<&'e [f32]>, i: usize) -> Option<&'e [f32]> {
+        let dim = self.encoder.as_ref()?.identity().dim;
+        rows?.get(i * dim..(i + 1) * dim)
     }
 
     /// What the model was trained on.
@@ -1013,16 +1205,18 @@ impl Pipeline {
     }
 
     /// The feature row of one text: the word block's TF-IDF row, then the character block's
-    /// (each normalized on its own).
+    /// (each normalized on its own), then the encoder block's `W · embedding`.
     pub fn transform(&self, text: &str) -> SparseVec {
+        let rows = self.embed(&[text]);
         let mut scratch = PooledScratch::take();
-        self.features_into(text, &mut scratch);
+        self.features_into(text, &mut scratch, self.embedding_row(rows.as_deref(), 0));
         std::mem::take(&mut scratch.row)
     }
 
-    /// Fill `scratch.row` with the feature row of `text`.
+    /// Fill `scratch.row` with the feature row of `text`, whose embedding (for a model with
+    /// an encoder) is `embedding`.
     #[inline]
-    fn features_into(&self, text: &str, scratch: &mut Scratch) {
+    fn features_into(&self, text: &str, scratch: &mut Scratch, embedding: Option<&[f32]>) {
         let Scratch {
             tokens,
             cols,
@@ -1042,10 +1236,20 @@ impl Pipeline {
             self.tokenizer.normalize_into(text, normalized);
             block.transform_into(normalized, chars, offset, &mut row.indices, &mut row.values);
         }
+        if let (Some(e), Some(params)) = (embedding, &self.params.encoder) {
+            let offset = self.n_tfidf_features() as u32;
+            row.indices.extend((0..e.len() as u32).map(|k| offset + k));
+            row.values.extend(e.iter().map(|v| params.weight * v));
+        }
     }
 
-    fn predict_one(&self, text: &str, scratch: &mut Scratch) -> Prediction<'_> {
-        self.features_into(text, scratch);
+    fn predict_one(
+        &self,
+        text: &str,
+        scratch: &mut Scratch,
+        embedding: Option<&[f32]>,
+    ) -> Prediction<'_> {
+        self.features_into(text, scratch, embedding);
         let mut probs = self.joint_margins(&scratch.row);
         for h in 0..self.heads.len() {
             let z = &mut probs[self.offsets[h]..self.offsets[h + 1]];
@@ -1088,12 +1292,24 @@ impl Pipeline {
         probs
     }
 
-    /// The prediction of every text, in order (parallel over texts).
+    /// The prediction of every text, in order (parallel over texts; with an encoder, the
+    /// texts are embedded first in one batched call).
     pub fn predict<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<Prediction<'_>> {
+        let rows = self.embed(texts);
+        self.predict_embedded(texts, rows.as_deref())
+    }
+
+    /// [`Pipeline::predict`] with the embeddings already made.
+    fn predict_embedded<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        rows: Option<&[f32]>,
+    ) -> Vec<Prediction<'_>> {
         texts
             .par_iter()
-            .map_init(PooledScratch::take, |scratch, text| {
-                self.predict_one(text.as_ref(), scratch)
+            .enumerate()
+            .map_init(PooledScratch::take, |scratch, (i, text)| {
+                self.predict_one(text.as_ref(), scratch, self.embedding_row(rows, i))
             })
             .collect()
     }
@@ -1131,6 +1347,12 @@ impl Pipeline {
     /// [`Error::NoHeads`] for data without labels, [`Error::UnknownHead`] for a label column the
     /// model has no head for, [`Error::NoRows`] for empty data.
     pub fn evaluate(&self, data: &Dataset) -> Result<Report> {
+        self.evaluate_embedded(data, None)
+    }
+
+    /// [`Pipeline::evaluate`] with the embeddings of `data`'s texts already made (`None`: made
+    /// here when the model has an encoder).
+    pub(crate) fn evaluate_embedded(&self, data: &Dataset, rows: Option<&[f32]>) -> Result<Report> {
         if data.is_empty() {
             return Err(Error::NoRows);
         }
@@ -1144,7 +1366,15 @@ impl Pipeline {
                 .ok_or_else(|| self.unknown_head(name))?;
             cols.push((h, gold));
         }
-        let preds = self.predict(data.texts());
+        let made;
+        let rows = match rows {
+            Some(r) => Some(r),
+            None => {
+                made = self.embed(data.texts());
+                made.as_deref()
+            }
+        };
+        let preds = self.predict_embedded(data.texts(), rows);
         let mut heads = BTreeMap::new();
         for (h, gold) in cols {
             let head = &self.heads[h];
@@ -1204,11 +1434,22 @@ impl Pipeline {
             );
             sections.add(&format!("head.{i}.bias"), "f32le", h.model.bias_section());
         }
+        if let (Some(encoder), Some(block)) = (&self.encoder, &self.params.encoder) {
+            for (name, dtype, bytes) in encoder.to_sections(block.storage) {
+                sections.add(name, dtype, bytes);
+            }
+        }
         let tokenizer: serde_json::Value = serde_json::from_str(&self.tokenizer.to_json())
             .expect("tokenizer.json produced by the tokenizers crate is valid JSON");
         let header = ModelHeader {
             format: persist::FORMAT.into(),
-            format_version: persist::FORMAT_VERSION,
+            // Version 3 only when the model has an encoder, so that older builds still read
+            // every TF-IDF model and refuse an encoder model by its version.
+            format_version: if self.encoder.is_some() {
+                persist::FORMAT_VERSION
+            } else {
+                persist::TFIDF_FORMAT_VERSION
+            },
             created_by: format!("newsclass {}", env!("CARGO_PKG_VERSION")),
             params: self.params.clone(),
             tokenizer,
@@ -1224,6 +1465,7 @@ impl Pipeline {
                 .collect(),
             training: self.summary.clone(),
             n_features: self.n_features(),
+            encoder: self.encoder.as_ref().map(|e| e.identity().clone()),
             sections: sections.table().to_vec(),
         };
         (header, sections)
@@ -1257,6 +1499,22 @@ impl Pipeline {
     /// # Errors
     /// [`Error::BadModel`] or [`Error::UnsupportedFormat`] when the bytes are not a valid model.
     pub fn from_bytes(bytes: &[u8]) -> Result<Pipeline> {
+        Self::from_bytes_with_encoder(bytes, None)
+    }
+
+    /// [`Pipeline::from_bytes`] with a sentence encoder at hand: needed for a model whose file
+    /// records only its encoder's identity ([`EncoderStorage::None`]); used instead of the
+    /// carried copy when it gives the same embeddings. Ignored for a model without an encoder.
+    ///
+    /// # Errors
+    /// As [`Pipeline::from_bytes`]; [`Error::Encoder`] with [`EncoderError::Required`] when the
+    /// model needs an encoder the file does not carry and none is given,
+    /// [`EncoderError::Mismatch`] when `encoder` is not the model's encoder,
+    /// [`EncoderError::NotBuilt`] for an encoder model in a build without feature `encoder`.
+    pub fn from_bytes_with_encoder(
+        bytes: &[u8],
+        encoder: Option<&Arc<Encoder>>,
+    ) -> Result<Pipeline> {
         let (header, payload) = Self::split(bytes)?;
         let ModelHeader {
             params,
@@ -1265,8 +1523,16 @@ impl Pipeline {
             training,
             n_features,
             sections,
+            encoder: identity,
+            format_version,
             ..
         } = header;
+        if identity.is_some() && format_version < 3 {
+            return Err(ModelError::Header(format!(
+                "format version {format_version} has no encoder block, yet the header names an encoder"
+            ))
+            .into());
+        }
         let params = params
             .check()
             .map_err(|e| ModelError::Params(e.to_string()))?
@@ -1305,8 +1571,10 @@ impl Pipeline {
             }
             None => None,
         };
+        let encoder = Self::load_encoder(&params, identity, encoder, &sections, payload)?;
         let d = word.as_ref().map_or(0, TfidfVectorizer::n_features)
-            + chars.as_ref().map_or(0, CharVectorizer::n_features);
+            + chars.as_ref().map_or(0, CharVectorizer::n_features)
+            + encoder.as_ref().map_or(0, |e| e.identity().dim);
         if d != n_features {
             return Err(ModelError::FeatureCount {
                 terms: d,
@@ -1342,9 +1610,92 @@ impl Pipeline {
         if heads.is_empty() {
             return Err(ModelError::NoHeads.into());
         }
-        let mut pipeline = Self::assemble(params, tokenizer, (word, chars), heads, training);
+        let mut pipeline =
+            Self::assemble(params, encoder, tokenizer, (word, chars), heads, training);
         pipeline.temperatures = temperatures;
         Ok(pipeline)
+    }
+
+    /// The encoder of a model file: none for a TF-IDF model; else `given` when it is the
+    /// recorded one, or the copy the file carries.
+    fn load_encoder(
+        params: &PipelineParams,
+        identity: Option<EncoderIdentity>,
+        given: Option<&Arc<Encoder>>,
+        sections: &[Section],
+        payload: &[u8],
+    ) -> Result<Option<Arc<Encoder>>> {
+        let (identity, block) = match (identity, &params.encoder) {
+            (None, None) => return Ok(None),
+            (Some(i), Some(b)) => (i, b),
+            _ => {
+                return Err(ModelError::Header(
+                    "has an encoder identity without encoder parameters, or the reverse".into(),
+                )
+                .into())
+            }
+        };
+        if cfg!(not(feature = "encoder")) {
+            return Err(EncoderError::NotBuilt {
+                identity: identity.to_string(),
+            }
+            .into());
+        }
+        let carried = sections.iter().any(|s| s.name == "encoder.weights");
+        if carried != (block.storage != EncoderStorage::None) {
+            return Err(ModelError::Header(format!(
+                "encoder storage {} but the file {} the encoder's weights",
+                block.storage,
+                if carried { "carries" } else { "lacks" }
+            ))
+            .into());
+        }
+        if let Some(g) = given {
+            if g.identity().same_output(&identity) {
+                return Ok(Some(Arc::clone(g)));
+            }
+            return Err(EncoderError::Mismatch {
+                model: identity.to_string(),
+                given: g.identity().to_string(),
+                carried,
+            }
+            .into());
+        }
+        if !carried {
+            return Err(EncoderError::Required {
+                identity: identity.to_string(),
+            }
+            .into());
+        }
+        Self::encoder_from_sections(identity, sections, payload).map(Some)
+    }
+
+    #[cfg(feature = "encoder")]
+    fn encoder_from_sections(
+        identity: EncoderIdentity,
+        sections: &[Section],
+        payload: &[u8],
+    ) -> Result<Arc<Encoder>> {
+        let section = |name: &str| persist::section(sections, payload, name);
+        Ok(Arc::new(Encoder::from_sections(
+            identity,
+            Path::new("model file"),
+            section("encoder.config")?,
+            section("encoder.tokenizer")?,
+            section("encoder.weights")?,
+        )?))
+    }
+
+    #[cfg(not(feature = "encoder"))]
+    fn encoder_from_sections(
+        identity: EncoderIdentity,
+        _sections: &[Section],
+        _payload: &[u8],
+    ) -> Result<Arc<Encoder>> {
+        Err(EncoderError::NotBuilt {
+            identity: identity.to_string(),
+        }
+        .into())
     }
 
     /// Save to `path` atomically: the bytes are checked to load back, written to a temporary file
@@ -1357,7 +1708,7 @@ impl Pipeline {
     pub fn save(&self, path: &Path) -> Result<()> {
         let bytes = self.to_bytes();
         // Never write a file that would not load back.
-        Self::from_bytes(&bytes)?;
+        Self::from_bytes_with_encoder(&bytes, self.encoder.as_ref())?;
         persist::write_atomic(path, &bytes)
     }
 
@@ -1367,6 +1718,15 @@ impl Pipeline {
     /// I/O errors, [`Error::BadModel`], [`Error::UnsupportedFormat`].
     pub fn load(path: &Path) -> Result<Pipeline> {
         Self::from_bytes(&persist::read_file(path)?)
+    }
+
+    /// Load a model file with a sentence encoder at hand (see
+    /// [`Pipeline::from_bytes_with_encoder`]).
+    ///
+    /// # Errors
+    /// As [`Pipeline::from_bytes_with_encoder`].
+    pub fn load_with_encoder(path: &Path, encoder: Option<&Arc<Encoder>>) -> Result<Pipeline> {
+        Self::from_bytes_with_encoder(&persist::read_file(path)?, encoder)
     }
 }
 
@@ -1649,6 +2009,64 @@ mod tests {
             .with_head("mood", ["happy"])
             .unwrap();
         assert!(matches!(p.evaluate(&other), Err(Error::UnknownHead { .. })));
+    }
+
+    #[test]
+    fn encoder_models_are_refused_clearly_without_their_encoder() {
+        use crate::encoder::{Pooling, Precision};
+        let p =
+            Pipeline::fit(&PipelineParams::default().c(10.0).check().unwrap(), &data()).unwrap();
+        let bytes = p.to_bytes();
+        let (mut header, payload) = Pipeline::split(&bytes).unwrap();
+        // A TF-IDF model stays version 2, with no encoder in its header.
+        assert_eq!(header.format_version, 2);
+        assert!(header.encoder.is_none() && header.params.encoder.is_none());
+        let json = String::from_utf8(serde_json::to_vec_pretty(&header).unwrap()).unwrap();
+        assert!(!json.contains("encoder"));
+        // The same model as if fitted with an encoder recorded by identity only.
+        header.format_version = 3;
+        header.encoder = Some(EncoderIdentity {
+            name: "all-MiniLM-L6-v2".into(),
+            architecture: "bert".into(),
+            dim: 0,
+            pooling: Pooling::Mean,
+            normalized: true,
+            max_tokens: 128,
+            weights_sha256: "ab".repeat(32),
+            precision: Precision::F32,
+        });
+        header.params.encoder = Some(EncoderParams {
+            weight: 1.0,
+            storage: EncoderStorage::None,
+        });
+        let forged =
+            |h: &ModelHeader| persist::frame(&serde_json::to_vec_pretty(h).unwrap(), payload);
+        let e = Pipeline::from_bytes(&forged(&header)).unwrap_err();
+        if cfg!(feature = "encoder") {
+            assert!(
+                matches!(e, Error::Encoder(EncoderError::Required { .. })),
+                "{e}"
+            );
+        } else {
+            assert!(
+                matches!(e, Error::Encoder(EncoderError::NotBuilt { .. })),
+                "{e}"
+            );
+            assert!(e.to_string().contains("--features encoder"), "{e}");
+        }
+        assert!(e.to_string().contains("all-MiniLM-L6-v2"), "{e}");
+        // Version 2 has no encoder block.
+        header.format_version = 2;
+        assert!(matches!(
+            Pipeline::from_bytes(&forged(&header)),
+            Err(Error::BadModel(ModelError::Header(_)))
+        ));
+        // A version from a newer build is named as such.
+        header.format_version = persist::FORMAT_VERSION + 1;
+        assert!(matches!(
+            Pipeline::from_bytes(&forged(&header)),
+            Err(Error::UnsupportedFormat { found, supported: 3 }) if found == 4
+        ));
     }
 
     #[test]

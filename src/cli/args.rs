@@ -331,6 +331,59 @@ pub fn load_model(path: Option<&PathBuf>) -> anyhow::Result<Pipeline> {
     }
 }
 
+/// Load `--model` (or the embedded default model) with the sentence encoder of `--encoder DIR`,
+/// when given: needed for a model that records only its encoder's identity.
+#[cfg(feature = "encoder")]
+pub fn load_model_with(
+    path: Option<&PathBuf>,
+    encoder: Option<&PathBuf>,
+) -> anyhow::Result<Pipeline> {
+    let Some(dir) = encoder else {
+        return load_model(path);
+    };
+    let encoder = std::sync::Arc::new(load_encoder(dir)?);
+    match path {
+        Some(p) => Pipeline::load_with_encoder(p, Some(&encoder))
+            .with_context(|| format!("loading model {}", p.display())),
+        None => match DEFAULT_MODEL {
+            Some(bytes) => Ok(Pipeline::from_bytes_with_encoder(bytes, Some(&encoder))
+                .context("loading the embedded default model")?),
+            None => load_model(None),
+        },
+    }
+}
+
+/// `--encoder-embed`: which copy of the sentence encoder a model file carries.
+#[cfg(feature = "encoder")]
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum EmbedArg {
+    /// The weights in f32 (self-contained, largest).
+    F32,
+    /// The weights rounded to f16 (self-contained, half the size; the model is fitted with
+    /// the rounded encoder).
+    F16,
+    /// Only the encoder's identity: predicting needs --encoder DIR.
+    None,
+}
+
+#[cfg(feature = "encoder")]
+impl From<EmbedArg> for newsclass::encoder::EncoderStorage {
+    fn from(a: EmbedArg) -> Self {
+        match a {
+            EmbedArg::F32 => Self::F32,
+            EmbedArg::F16 => Self::F16,
+            EmbedArg::None => Self::None,
+        }
+    }
+}
+
+/// Load the sentence encoder of `--encoder DIR`.
+#[cfg(feature = "encoder")]
+pub fn load_encoder(dir: &Path) -> anyhow::Result<newsclass::encoder::Encoder> {
+    newsclass::encoder::Encoder::load(dir)
+        .with_context(|| format!("loading the sentence encoder {}", dir.display()))
+}
+
 /// Format an optional ratio for text output (`-` when undefined, as fastText's meter).
 pub fn fmt_opt(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_string(), |x| format!("{x:.4}"))

@@ -23,6 +23,16 @@ pub struct Args {
     /// Repetitions per stage; the median is reported.
     #[arg(long, default_value_t = 5)]
     repeat: usize,
+    /// Also time the sentence encoder in DIR (a sentence-transformers BERT directory, e.g. as
+    /// scripts/get-encoder installs it): load, embedding every row (batched, all threads), and one
+    /// 25-row article including the load.
+    #[cfg(feature = "encoder")]
+    #[arg(long, value_name = "DIR")]
+    encoder: Option<PathBuf>,
+    /// With --encoder: tokens per encoder batch.
+    #[cfg(feature = "encoder")]
+    #[arg(long, value_name = "N", default_value_t = newsclass::encoder::DEFAULT_BATCH_TOKENS, requires = "encoder")]
+    encoder_batch_tokens: usize,
 }
 
 fn median_time(repeat: usize, mut f: impl FnMut()) -> f64 {
@@ -38,6 +48,12 @@ fn median_time(repeat: usize, mut f: impl FnMut()) -> f64 {
 }
 
 pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
+    // A bad encoder directory fails before anything is timed or printed.
+    #[cfg(feature = "encoder")]
+    let encoder = match &a.encoder {
+        Some(dir) => Some(load_encoder(dir, a.encoder_batch_tokens)?),
+        None => None,
+    };
     let load_start = Instant::now();
     let model = load_model(a.model.as_ref())?;
     let load = load_start.elapsed().as_secs_f64();
@@ -121,5 +137,73 @@ pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
     for (name, t) in rows {
         writeln!(out, "{name:<44} {t:>10.4} {:>16.0}", n / t)?;
     }
+    #[cfg(feature = "encoder")]
+    if let (Some(dir), Some(encoder)) = (&a.encoder, encoder) {
+        bench_encoder(&mut out, dir, encoder, data.texts(), a.repeat)?;
+    }
+    Ok(())
+}
+
+/// Rows in the article of the latency measurement.
+#[cfg(feature = "encoder")]
+const ARTICLE_ROWS: usize = 25;
+
+#[cfg(feature = "encoder")]
+fn load_encoder(
+    dir: &std::path::Path,
+    batch_tokens: usize,
+) -> anyhow::Result<newsclass::encoder::Encoder> {
+    Ok(newsclass::encoder::Encoder::load(dir)?.with_batch_tokens(batch_tokens)?)
+}
+
+#[cfg(feature = "encoder")]
+fn bench_encoder(
+    out: &mut impl Write,
+    dir: &std::path::Path,
+    encoder: newsclass::encoder::Encoder,
+    texts: &[String],
+    repeat: usize,
+) -> anyhow::Result<()> {
+    let batch_tokens = encoder.batch_tokens();
+    let load = |dir: &std::path::Path| load_encoder(dir, batch_tokens);
+    let t_load = median_time(repeat, || {
+        black_box(load(dir).ok());
+    });
+    let mut first = None;
+    let t_embed = median_time(repeat, || {
+        let r = black_box(encoder.embed(texts));
+        if first.is_none() {
+            first = Some(r);
+        }
+    });
+    let first = first.expect("at least one run")?;
+    drop(encoder);
+    let article = &texts[..texts.len().min(ARTICLE_ROWS)];
+    let t_article = median_time(repeat, || {
+        let e = load(dir).ok();
+        black_box(e.map(|e| e.embed(article).ok()));
+    });
+    let n = texts.len() as f64;
+    writeln!(
+        out,
+        "encoder {}: {:.1} tokens per row, {} rows cut at the token limit, {} tokens per batch",
+        dir.display(),
+        first.n_tokens as f64 / n,
+        first.n_truncated,
+        batch_tokens
+    )?;
+    writeln!(out, "{:<44} {t_load:>10.4}", "encoder load")?;
+    writeln!(
+        out,
+        "{:<44} {t_embed:>10.4} {:>16.1}",
+        "encoder embed, batched (parallel)",
+        n / t_embed
+    )?;
+    writeln!(
+        out,
+        "{:<44} {t_article:>10.4} {:>16.1}",
+        format!("encoder load + one {}-row article", article.len()),
+        article.len() as f64 / t_article
+    )?;
     Ok(())
 }

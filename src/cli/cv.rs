@@ -90,6 +90,32 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    /// Sentence-encoder block (experimental) in every setting: a sentence-transformers BERT
+    /// directory; every row is embedded once per run.
+    #[cfg(feature = "encoder")]
+    #[arg(long, value_name = "DIR", help_heading = "Sentence encoder")]
+    encoder: Option<PathBuf>,
+    /// Grid: encoder block weights W, comma-separated.
+    #[cfg(feature = "encoder")]
+    #[arg(
+        long,
+        value_name = "LIST",
+        default_value = "1",
+        requires = "encoder",
+        help_heading = "Sentence encoder"
+    )]
+    encoder_weight: String,
+    /// Precision of the encoder the settings are scored with, as train's --encoder-embed: f16
+    /// rounds the weights first; f32 and none use them as loaded.
+    #[cfg(feature = "encoder")]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "f16",
+        requires = "encoder",
+        help_heading = "Sentence encoder"
+    )]
+    encoder_embed: super::args::EmbedArg,
 }
 
 fn list<'a>(flag: &str, s: &'a str, sep: char) -> anyhow::Result<Vec<&'a str>> {
@@ -129,6 +155,9 @@ fn describe(p: &PipelineParams) -> String {
             " +{}={},{}",
             c.analyzer, c.ngram_range.0, c.ngram_range.1
         ));
+    }
+    if let Some(e) = &p.encoder {
+        s.push_str(&format!(" +encoder weight={} ({})", e.weight, e.storage));
     }
     s
 }
@@ -211,13 +240,30 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
             "--char-min-df, --char-max-df and --char-max-features apply to the character n-grams of --char-ngram-range; add --char-ngram-range MIN,MAX",
         ));
     }
-    let grid = Grid::new(a.model_args.base("1")?)
+    #[allow(unused_mut)]
+    let mut base = a.model_args.base("1")?;
+    #[cfg(feature = "encoder")]
+    let mut weights = Vec::new();
+    #[cfg(feature = "encoder")]
+    if a.encoder.is_some() {
+        for w in list("encoder-weight", &a.encoder_weight, ',')? {
+            weights.push(w.parse::<f32>().map_err(|_| {
+                usage(format!(
+                    "invalid value '{w}' for '--encoder-weight': expected a number such as 1.0"
+                ))
+            })?);
+        }
+        base = base.encoder_storage(a.encoder_embed.into());
+    }
+    let grid = Grid::new(base)
         .c(cs)
         .ngram_range(ngrams)
         .min_df(min_dfs)
         .sublinear_tf(sublinear)
         .analyzer(analyzers)
         .char_ngram_range(char_ranges);
+    #[cfg(feature = "encoder")]
+    let grid = grid.encoder_weight(weights);
     let settings = grid.settings()?;
     if a.folds < 2 {
         return Err(usage(format!(
@@ -231,9 +277,26 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
     }
     let data = read_data(&a.data, &spec)?;
     let reporter = Reporter::new(quiet);
-    let mut report = cross_validate(&grid, &data, a.folds, &mut |i, n, params| {
+    let mut on_setting = |i: usize, n: usize, params: &PipelineParams| {
         reporter.message(format!("setting {}/{}: {}", i + 1, n, describe(params)))
-    })?;
+    };
+    #[cfg(feature = "encoder")]
+    let mut report = match &a.encoder {
+        Some(dir) => {
+            let encoder = std::sync::Arc::new(super::args::load_encoder(dir)?);
+            reporter.message(format!("embedding {} rows", data.len()));
+            newsclass::cv::cross_validate_with_encoder(
+                &grid,
+                &data,
+                a.folds,
+                &encoder,
+                &mut on_setting,
+            )?
+        }
+        None => cross_validate(&grid, &data, a.folds, &mut on_setting)?,
+    };
+    #[cfg(not(feature = "encoder"))]
+    let mut report = cross_validate(&grid, &data, a.folds, &mut on_setting)?;
     reporter.finish();
     report.grouped_by = a.group_column.clone();
     let mut out = std::io::stdout().lock();

@@ -9,7 +9,7 @@ use clap::ValueEnum;
 use anyhow::Context;
 use newsclass::html::{eval_page, EvalView};
 
-use super::args::{check_output_target, fmt_opt, load_model, read_data, DataArgs};
+use super::args::{check_output_target, fmt_opt, read_data, DataArgs};
 
 /// Errors listed per head in the HTML page.
 const HTML_ERRORS: usize = 20;
@@ -25,6 +25,11 @@ pub struct Args {
     /// Model file (default: the embedded default model).
     #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
+    /// The sentence encoder's directory, for a model trained with --encoder-embed none (which
+    /// records only its encoder's identity); refused unless it is that encoder.
+    #[cfg(feature = "encoder")]
+    #[arg(long, value_name = "DIR")]
+    encoder: Option<PathBuf>,
     /// Labeled data (.csv or .jsonl; - for CSV on stdin).
     #[arg(long, value_name = "FILE")]
     data: PathBuf,
@@ -102,7 +107,10 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
     if let Some(h) = &a.html {
         check_output_target("--html", h)?;
     }
-    let model = load_model(a.model.as_ref())?;
+    #[cfg(feature = "encoder")]
+    let model = super::args::load_model_with(a.model.as_ref(), a.encoder.as_ref())?;
+    #[cfg(not(feature = "encoder"))]
+    let model = super::args::load_model(a.model.as_ref())?;
     let mut spec = a.data_args.spec(true)?;
     // Model heads missing from --label-columns are fine; label columns the model lacks are not.
     let heads: Vec<String> = model.heads().iter().map(|h| h.name.clone()).collect();

@@ -10,7 +10,7 @@ use newsclass::pipeline::{ClassTerms, TermWeight};
 use newsclass::{Pipeline, TermKind};
 use serde_json::json;
 
-use super::args::{load_model, usage};
+use super::args::usage;
 use super::predict::fit_width;
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -26,6 +26,11 @@ pub struct Args {
     /// Model file (default: the embedded default model).
     #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
+    /// The sentence encoder's directory, for a model trained with --encoder-embed none (which
+    /// records only its encoder's identity); refused unless it is that encoder.
+    #[cfg(feature = "encoder")]
+    #[arg(long, value_name = "DIR")]
+    encoder: Option<PathBuf>,
     /// Only this head (default: every head).
     #[arg(long, value_name = "NAME")]
     head: Option<String>,
@@ -88,7 +93,7 @@ fn classes(a: &Args, model: &Pipeline, top: usize) -> anyhow::Result<Vec<ClassTe
 fn display_term(t: &TermWeight) -> String {
     let term = t.term.replace(['\n', '\r', '\t'], " ");
     match t.kind {
-        TermKind::Word => term,
+        TermKind::Word | TermKind::Encoder => term,
         TermKind::Char => format!("\"{term}\""),
     }
 }
@@ -141,7 +146,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         )));
     }
     let top = usize::try_from(a.top).unwrap_or(usize::MAX);
-    let model = load_model(a.model.as_ref())?;
+    #[cfg(feature = "encoder")]
+    let model = super::args::load_model_with(a.model.as_ref(), a.encoder.as_ref())?;
+    #[cfg(not(feature = "encoder"))]
+    let model = super::args::load_model(a.model.as_ref())?;
     let classes = classes(&a, &model, top)?;
     let mut out = std::io::stdout().lock();
     match a.format {

@@ -183,6 +183,14 @@ fn describe(e: &newsclass::Error) -> String {
         E::UnknownHead { .. } => format!("{e}; choose --label-columns among them"),
         E::TooManyClasses { .. } => e.to_string().replace("raise max_classes", "raise --max-classes"),
         E::Diverged { .. } => e.to_string().replace("lower c", "lower --c"),
+        E::Encoder(newsclass::EncoderError::InvalidParam {
+            name,
+            value,
+            reason,
+        }) => format!(
+            "invalid value {value} for `--encoder-{}`: {reason}",
+            name.replace('_', "-")
+        ),
         E::Data { reason, .. } if reason.contains("the label columns") => e
             .to_string()
             .replace("from the label columns", "from --label-columns"),

@@ -16,7 +16,7 @@ use newsclass::output::{sentence_json, JsonOptions, SentenceRef};
 use newsclass::{Explanation, MinProb, Pipeline, Prediction, TermKind};
 use serde_json::{json, Map, Value};
 
-use super::args::{load_model, usage};
+use super::args::usage;
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum InputFormat {
@@ -45,6 +45,11 @@ pub struct Args {
     /// Model file (default: the model embedded at build time from models/default.newsclass).
     #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
+    /// The sentence encoder's directory, for a model trained with --encoder-embed none (which
+    /// records only its encoder's identity); refused unless it is that encoder.
+    #[cfg(feature = "encoder")]
+    #[arg(long, value_name = "DIR")]
+    encoder: Option<PathBuf>,
     /// How to read the inputs.
     #[arg(long, value_enum, default_value = "text")]
     input_format: InputFormat,
@@ -298,7 +303,10 @@ pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
     if files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
         return Err(usage("standard input (-) can be read only once"));
     }
-    let model = load_model(a.model.as_ref())?;
+    #[cfg(feature = "encoder")]
+    let model = super::args::load_model_with(a.model.as_ref(), a.encoder.as_ref())?;
+    #[cfg(not(feature = "encoder"))]
+    let model = super::args::load_model(a.model.as_ref())?;
     let min_prob = min_prob(&a, &model)?;
     let thresholds: Option<Vec<Option<f64>>> = min_prob
         .as_ref()
@@ -406,7 +414,7 @@ impl Output<'_> {
 /// their spaces show).
 fn display_term(term: &str, kind: TermKind) -> String {
     match kind {
-        TermKind::Word => term.replace(['\n', '\r', '\t'], " "),
+        TermKind::Word | TermKind::Encoder => term.replace(['\n', '\r', '\t'], " "),
         TermKind::Char => format!("\"{}\"", term.replace(['\n', '\r', '\t'], " ")),
     }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use newsclass::html::{articles_page, ArticleView, Theme};
 
-use super::args::{check_output_target, load_model, usage};
+use super::args::{check_output_target, usage};
 use super::progress::Reporter;
 
 /// Terms shown per head in a sentence's details (as `predict --explain=3` gives them).
@@ -20,6 +20,11 @@ pub struct Args {
     /// Model file (default: the model embedded at build time from models/default.newsclass).
     #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
+    /// The sentence encoder's directory, for a model trained with --encoder-embed none (which
+    /// records only its encoder's identity); refused unless it is that encoder.
+    #[cfg(feature = "encoder")]
+    #[arg(long, value_name = "DIR")]
+    encoder: Option<PathBuf>,
     /// Where to write the HTML page (replaced atomically); - writes it to standard output.
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
@@ -95,7 +100,10 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
             }
         }
     }
-    let model = load_model(a.model.as_ref())?;
+    #[cfg(feature = "encoder")]
+    let model = super::args::load_model_with(a.model.as_ref(), a.encoder.as_ref())?;
+    #[cfg(not(feature = "encoder"))]
+    let model = super::args::load_model(a.model.as_ref())?;
     let reporter = Reporter::new(quiet);
     let mut articles = Vec::with_capacity(files.len());
     for path in &files {

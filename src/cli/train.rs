@@ -93,6 +93,34 @@ pub struct Args {
         help_heading = "Calibration"
     )]
     calibration_split: f64,
+    /// Sentence-encoder block (experimental): a sentence-transformers BERT directory (e.g.
+    /// models/encoder/all-MiniLM-L6-v2 from scripts/get-encoder); each text's embedding, times
+    /// --encoder-weight, becomes extra features beside the TF-IDF block(s).
+    #[cfg(feature = "encoder")]
+    #[arg(long, value_name = "DIR", help_heading = "Sentence encoder")]
+    encoder: Option<PathBuf>,
+    /// Weight W of the encoder block against the unit-length TF-IDF block(s).
+    #[cfg(feature = "encoder")]
+    #[arg(
+        long,
+        value_name = "W",
+        default_value_t = 1.0,
+        allow_negative_numbers = true,
+        requires = "encoder",
+        help_heading = "Sentence encoder"
+    )]
+    encoder_weight: f32,
+    /// Which copy of the encoder the model file carries: f32, f16 (the model is then fitted
+    /// with the rounded encoder) or none (identity only; predicting needs --encoder DIR).
+    #[cfg(feature = "encoder")]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "f16",
+        requires = "encoder",
+        help_heading = "Sentence encoder"
+    )]
+    encoder_embed: super::args::EmbedArg,
 }
 
 pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
@@ -114,6 +142,21 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
             a.calibration_split
         )));
     }
+    #[cfg(feature = "encoder")]
+    let (params, encoder) = match &a.encoder {
+        Some(dir) => (
+            params
+                .params()
+                .clone()
+                .encoder_weight(a.encoder_weight)
+                .encoder_storage(a.encoder_embed.into())
+                .check()?,
+            Some(std::sync::Arc::new(super::args::load_encoder(dir)?)),
+        ),
+        None => (params, None),
+    };
+    #[cfg(not(feature = "encoder"))]
+    let encoder: Option<std::sync::Arc<newsclass::encoder::Encoder>> = None;
     check_output_target("--model", &a.model)?;
     let mut spec = a.data_args.spec(true)?;
     if let Some(g) = &a.group_column {
@@ -123,16 +166,23 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
     let data = read_data(&a.data, &spec)?;
     let reporter = Reporter::new(quiet);
     let mut on_progress = |p: newsclass::pipeline::Progress<'_>| reporter.on_progress(p);
+    let fit = |d: &newsclass::Dataset,
+               progress: &mut dyn FnMut(newsclass::pipeline::Progress<'_>)| {
+        match &encoder {
+            Some(e) => Pipeline::fit_with_encoder_progress(&params, d, e, progress),
+            None => Pipeline::fit_with_progress(&params, d, progress),
+        }
+    };
     let (model, held) = match (a.validation_split, a.calibrate) {
+        // As `Pipeline::fit_holdout`, with or without an encoder.
         (Some(f), false) => {
-            let (model, report) = Pipeline::fit_holdout(&params, &data, f, &mut on_progress)?;
+            let (train, held) = newsclass::cv::holdout_split(&data, f, params.seed)?;
+            let model = fit(&data.select(&train), &mut on_progress)?;
+            let report = model.evaluate(&data.select(&held))?;
             (model, Some(report))
         }
         // Without a validation split, train on the data as read (no copy).
-        (None, false) => (
-            Pipeline::fit_with_progress(&params, &data, &mut on_progress)?,
-            None,
-        ),
+        (None, false) => (fit(&data, &mut on_progress)?, None),
         // Calibrated: the validation rows (if any) are set aside first, as `fit_holdout` does;
         // the temperatures are chosen and the model fitted on the rest.
         (validation, true) => {
@@ -140,12 +190,19 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
                 .map(|f| newsclass::cv::holdout_split(&data, f, params.seed))
                 .transpose()?;
             let rest = split.as_ref().map(|(train, _)| data.select(train));
-            let model = Pipeline::fit_calibrated(
-                &params,
-                rest.as_ref().unwrap_or(&data),
-                a.calibration_split,
-                &mut on_progress,
-            )?;
+            let rest = rest.as_ref().unwrap_or(&data);
+            let model = match &encoder {
+                Some(e) => Pipeline::fit_calibrated_with_encoder(
+                    &params,
+                    rest,
+                    e,
+                    a.calibration_split,
+                    &mut on_progress,
+                )?,
+                None => {
+                    Pipeline::fit_calibrated(&params, rest, a.calibration_split, &mut on_progress)?
+                }
+            };
             let report = split
                 .map(|(_, held)| model.evaluate(&data.select(&held)))
                 .transpose()?;
@@ -165,11 +222,11 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
     let s = model.summary();
     writeln!(
         out,
-        "trained on {} rows from {} in {:.2} s; vocabulary {} terms{}; model written to {}",
+        "trained on {} rows from {} in {:.2} s; vocabulary {} terms{}{}; model written to {}",
         s.n_rows,
         a.data.display(),
         start.elapsed().as_secs_f64(),
-        s.n_features,
+        model.n_tfidf_features(),
         match (model.vectorizer(), model.char_vectorizer()) {
             (Some(w), Some(c)) => format!(
                 " ({} word n-grams + {} {} n-grams)",
@@ -178,6 +235,19 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
                 c.analyzer()
             ),
             (None, Some(c)) => format!(" ({} n-grams)", c.analyzer()),
+            _ => String::new(),
+        },
+        match (model.encoder(), &model.params().encoder) {
+            (Some(e), Some(block)) => format!(
+                "; sentence encoder {} ({} dims, weight {}, file carries {})",
+                e.identity().name,
+                e.identity().dim,
+                block.weight,
+                match block.storage {
+                    newsclass::encoder::EncoderStorage::None => "its identity only".to_string(),
+                    s => format!("its {s} weights"),
+                }
+            ),
             _ => String::new(),
         },
         a.model.display()

@@ -199,7 +199,7 @@ impl ArticleView {
 fn display_term(term: &str, kind: TermKind) -> String {
     let t = term.replace(['\n', '\r', '\t'], " ");
     match kind {
-        TermKind::Word => t,
+        TermKind::Word | TermKind::Encoder => t,
         TermKind::Char => format!("\"{t}\""),
     }
 }

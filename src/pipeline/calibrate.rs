@@ -9,11 +9,14 @@
 //! temperature is measured on a model fitted on fewer rows than the one it is applied to (which
 //! tends to be a little less over-confident), the price of using every row for the weights.
 
+use std::sync::Arc;
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{Pipeline, Progress, Scratch, ValidPipelineParams};
 use crate::data::Dataset;
+use crate::encoder::Encoder;
 use crate::error::{Error, Result};
 
 /// The smallest temperature [`Pipeline::fit_calibrated`] chooses.
@@ -128,6 +131,44 @@ impl Pipeline {
         fraction: f64,
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Pipeline> {
+        if params.encoder.is_some() {
+            return Err(Error::param(
+                "encoder",
+                "set",
+                "a pipeline with an encoder block is fitted with Pipeline::fit_calibrated_with_encoder",
+            ));
+        }
+        Self::fit_calibrated_inner(params, data, fraction, None, progress)
+    }
+
+    /// [`Pipeline::fit_calibrated`] with a sentence-encoder block, as
+    /// [`Pipeline::fit_with_encoder`] (every text embedded once).
+    ///
+    /// # Errors
+    /// As [`Pipeline::fit_calibrated`].
+    pub fn fit_calibrated_with_encoder(
+        params: &ValidPipelineParams,
+        data: &Dataset,
+        encoder: &Arc<Encoder>,
+        fraction: f64,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<Pipeline> {
+        let (params, encoder) = Self::encoder_setup(params, encoder)?;
+        progress(Progress::Embedding {
+            n_texts: data.len(),
+        });
+        let texts: Vec<&str> = data.texts().iter().map(String::as_str).collect();
+        let rows = encoder.embed_flat(&texts);
+        Self::fit_calibrated_inner(&params, data, fraction, Some((&encoder, &rows)), progress)
+    }
+
+    fn fit_calibrated_inner(
+        params: &ValidPipelineParams,
+        data: &Dataset,
+        fraction: f64,
+        encoder: Option<(&Arc<Encoder>, &[f32])>,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<Pipeline> {
         let (fit_rows, held_rows) =
             crate::cv::holdout_split(data, fraction, params.seed).map_err(|e| match e {
                 Error::InvalidParam { value, reason, .. } => Error::InvalidParam {
@@ -141,13 +182,33 @@ impl Pipeline {
             n_fit: fit_rows.len(),
             n_heldout: held_rows.len(),
         });
-        let small = Self::fit_with_progress(params, &data.select(&fit_rows), progress)?;
+        // The embeddings of some rows, row after row.
+        let select = |rows: &[usize]| {
+            encoder.map(|(e, emb)| {
+                let dim = e.identity().dim;
+                let part: Vec<f32> = rows
+                    .iter()
+                    .flat_map(|&r| emb[r * dim..(r + 1) * dim].iter().copied())
+                    .collect();
+                (e, part)
+            })
+        };
+        let fit_emb = select(&fit_rows);
+        let small = Self::fit_inner(
+            params,
+            &data.select(&fit_rows),
+            fit_emb.as_ref().map(|(e, r)| (*e, r.as_slice())),
+            progress,
+        )?;
         let held = data.select(&held_rows);
+        let held_emb = select(&held_rows);
+        let held_emb = held_emb.as_ref().map(|(_, r)| r.as_slice());
         let margins: Vec<Box<[f32]>> = held
             .texts()
             .par_iter()
-            .map_init(Scratch::default, |scratch, text| {
-                small.features_into(text, scratch);
+            .enumerate()
+            .map_init(Scratch::default, |scratch, (i, text)| {
+                small.features_into(text, scratch, small.embedding_row(held_emb, i));
                 small.joint_margins(&scratch.row)
             })
             .collect();
@@ -175,7 +236,7 @@ impl Pipeline {
             });
         }
         progress(Progress::Refitting { n_rows: data.len() });
-        let mut model = Self::fit_with_progress(params, data, progress)?;
+        let mut model = Self::fit_inner(params, data, encoder, progress)?;
         for c in &heads {
             model.set_temperature(&c.head, c.temperature)?;
         }

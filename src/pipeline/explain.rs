@@ -34,7 +34,12 @@ pub enum TermKind {
     /// A character n-gram of the normalized text (`char` or `char_wb`; with `char_wb` a space
     /// marks a word boundary, as in `"ion "`).
     Char,
+    /// The whole sentence-encoder block, as one contribution named `[encoder]`.
+    Encoder,
 }
+
+/// The name of the encoder block's one contribution in an [`Explanation`].
+pub const ENCODER_TERM: &str = "[encoder]";
 
 impl TermKind {
     /// `word` or `char`.
@@ -42,6 +47,7 @@ impl TermKind {
         match self {
             TermKind::Word => "word",
             TermKind::Char => "char",
+            TermKind::Encoder => "encoder",
         }
     }
 }
@@ -59,9 +65,10 @@ pub struct Contribution {
     pub term: String,
     /// Word or character n-gram.
     pub kind: TermKind,
-    /// Its column in the feature row.
+    /// Its column in the feature row (for `[encoder]`, the block's first column).
     pub column: usize,
-    /// Its TF-IDF value `x_j` in this text.
+    /// Its TF-IDF value `x_j` in this text (for `[encoder]`, the block weight `W`: the
+    /// block's L2 norm, the embedding being of unit length).
     pub value: f64,
     /// `x_j · (w_{j,label} − w_{j,versus}) / T`: positive pushes toward the predicted label,
     /// negative toward the runner-up, in units of log-odds.
@@ -72,7 +79,8 @@ pub struct Contribution {
 ///
 /// Invariant (tested): `intercept + Σ weight` over *every* active term equals
 /// `ln(prob / versus_prob)`, which is `log_odds`; the two lists hold the strongest terms of
-/// each sign, so their sum is part of it.
+/// each sign, so their sum is part of it. A model with an encoder block counts the block as
+/// one term, `[encoder]` ([`TermKind::Encoder`]), whose weight is the sum over its columns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Explanation {
     /// Head name.
@@ -179,7 +187,9 @@ impl Pipeline {
     /// Explain every head's prediction for `text` (in head order), with up to `k` terms of
     /// each sign. The labels and probabilities are those [`Pipeline::predict`] gives.
     pub fn explain(&self, text: &str, k: usize) -> Vec<Explanation> {
-        self.explain_one(text, k, &mut PooledScratch::take())
+        let rows = self.embed(&[text]);
+        let embedding = self.embedding_row(rows.as_deref(), 0);
+        self.explain_one(text, k, &mut PooledScratch::take(), embedding)
     }
 
     /// [`Pipeline::explain`] for many texts, in order (parallel over texts).
@@ -188,10 +198,13 @@ impl Pipeline {
         texts: &[S],
         k: usize,
     ) -> Vec<Vec<Explanation>> {
+        let rows = self.embed(texts);
         texts
             .par_iter()
-            .map_init(PooledScratch::take, |scratch, t| {
-                self.explain_one(t.as_ref(), k, scratch)
+            .enumerate()
+            .map_init(PooledScratch::take, |scratch, (i, t)| {
+                let embedding = self.embedding_row(rows.as_deref(), i);
+                self.explain_one(t.as_ref(), k, scratch, embedding)
             })
             .collect()
     }
@@ -207,10 +220,17 @@ impl Pipeline {
         Ok(self.explain(text, k).swap_remove(h))
     }
 
-    fn explain_one(&self, text: &str, k: usize, scratch: &mut Scratch) -> Vec<Explanation> {
+    fn explain_one(
+        &self,
+        text: &str,
+        k: usize,
+        scratch: &mut Scratch,
+        embedding: Option<&[f32]>,
+    ) -> Vec<Explanation> {
         // The same path as `predict`, so the labels are the printed ones.
-        let prediction = self.predict_one(text, scratch);
+        let prediction = self.predict_one(text, scratch, embedding);
         let x = &scratch.row;
+        let n_tfidf = self.n_tfidf_features();
         let total = self.offsets.last().copied().unwrap_or(0);
         let mut out = Vec::with_capacity(self.heads.len());
         for (h, head) in self.heads.iter().enumerate() {
@@ -222,15 +242,21 @@ impl Pipeline {
             let mut log_odds = intercept;
             let (mut pos, mut neg) = (Vec::new(), Vec::new());
             let mut n_terms = 0;
+            // The encoder block's columns add up to one contribution.
+            let mut encoder_weight: Option<f64> = None;
             for (&j, &v) in x.indices.iter().zip(&x.values) {
                 let j = j as usize;
                 let Some(w) = self.joint_weights.get(j * total..j * total + total) else {
                     continue;
                 };
-                n_terms += 1;
                 let value = f64::from(v);
                 let weight = value * (f64::from(w[ja]) - f64::from(w[jb])) / t;
                 log_odds += weight;
+                if j >= n_tfidf {
+                    *encoder_weight.get_or_insert(0.0) += weight;
+                    continue;
+                }
+                n_terms += 1;
                 if weight == 0.0 {
                     continue;
                 }
@@ -245,6 +271,25 @@ impl Pipeline {
                 if weight > 0.0 {
                     pos.push(c)
                 } else {
+                    neg.push(c)
+                }
+            }
+            if let Some(weight) = encoder_weight {
+                n_terms += 1;
+                let c = Contribution {
+                    term: ENCODER_TERM.to_string(),
+                    kind: TermKind::Encoder,
+                    column: n_tfidf,
+                    value: self
+                        .params
+                        .encoder
+                        .as_ref()
+                        .map_or(1.0, |e| f64::from(e.weight)),
+                    weight,
+                };
+                if weight > 0.0 {
+                    pos.push(c)
+                } else if weight < 0.0 {
                     neg.push(c)
                 }
             }

@@ -4,6 +4,8 @@
 mod analysis;
 mod chars;
 mod cv;
+#[cfg(feature = "encoder")]
+mod encoder;
 mod errors;
 mod eval;
 mod integrity;

@@ -48,6 +48,11 @@ pub struct Args {
     /// Model file (default: the model embedded at build time from models/default.newsclass).
     #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
+    /// The sentence encoder's directory, for a model trained with --encoder-embed none (which
+    /// records only its encoder's identity); refused unless it is that encoder.
+    #[cfg(feature = "encoder")]
+    #[arg(long, value_name = "DIR")]
+    encoder: Option<PathBuf>,
     /// Address to listen on, HOST:PORT; port 0 picks a free port. The bound address is printed
     /// on stderr at startup ("newsclass: listening on http://ADDR").
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
@@ -186,7 +191,14 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
     let (bytes, source) = super::info::model_bytes(a.model.as_ref())?;
     let header = newsclass::Pipeline::read_header(&bytes)
         .with_context(|| format!("loading model {source}"))?;
-    let model = newsclass::Pipeline::from_bytes(&bytes)
+    #[cfg(feature = "encoder")]
+    let encoder = match &a.encoder {
+        Some(dir) => Some(std::sync::Arc::new(super::args::load_encoder(dir)?)),
+        None => None,
+    };
+    #[cfg(not(feature = "encoder"))]
+    let encoder = None;
+    let model = newsclass::Pipeline::from_bytes_with_encoder(&bytes, encoder.as_ref())
         .with_context(|| format!("loading model {source}"))?;
     drop(bytes);
     let config = Config {
