@@ -98,7 +98,7 @@ def main():
     p.add_argument("--master", default="local[2]")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--mllib-iter", type=int, default=50,
+    p.add_argument("--mllib-iter", type=int, default=10,
                    help="LogisticRegression maxIter (training only; prediction does not depend on it)")
     a = p.parse_args()
 
@@ -133,7 +133,10 @@ def main():
     t_fit = time.perf_counter()
     mllib = fit_mllib(train, heads, a.mllib_iter)
     t_fit = time.perf_counter() - t_fit
-    articles = spark.read.parquet(os.path.join(work, "articles.parquet")).cache()
+    # As many partitions as tasks can run (at least 2), so that MLlib uses every core too
+    # (newsclass also spreads each batch over the cores itself).
+    parts = max(2, spark.sparkContext.defaultParallelism)
+    articles = spark.read.parquet(os.path.join(work, "articles.parquet")).repartition(parts).cache()
     articles.count()
 
     model = newsclass.Model.default()
