@@ -70,7 +70,8 @@ def classify_dataframe(df, model: Optional["newsclass.Model"] = None, id_column:
         if col not in df.columns:
             raise ValueError(
                 f"the archive has no column {col!r} (columns: {', '.join(df.columns)}); "
-                f"name the right one with id_column= / text_column="
+                f"name the right one with --id-column / --text-column "
+                f"(id_column= / text_column= in Python)"
             )
     id_type = df.schema[id_column].dataType.simpleString()
     schema = output_schema(model, id_type)
@@ -159,11 +160,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     builder = SparkSession.builder.appName("newsclass")
     if a.master:
         builder = builder.master(a.master)
-    spark = builder.getOrCreate()
     try:
         model = newsclass.Model.load(a.model) if a.model else newsclass.Model.default()
+    except (OSError, ValueError) as e:
+        print(f"newsclass.spark: error: {e}", file=sys.stderr)
+        return 2
+    spark = builder.getOrCreate()
+    try:
         classify_archive(spark, a.input, a.output, model, a.id_column, a.text_column, a.format,
                          "overwrite" if a.overwrite else "error")
+    except ValueError as e:
+        print(f"newsclass.spark: error: {e}", file=sys.stderr)
+        return 2
     finally:
         spark.stop()
     return 0
