@@ -7,7 +7,7 @@ use newsclass::text::sentences::split_sentences;
 use newsclass::Pipeline;
 use rayon::prelude::*;
 
-use crate::{is_valid, read_offset};
+use crate::valid_strings;
 
 /// The sentence rows of one chunk of articles, column by column.
 pub(crate) struct SentenceColumns {
@@ -43,27 +43,10 @@ pub(crate) fn classify_article_buffers(
     data: &[u8],
     base: usize,
 ) -> Result<SentenceColumns, String> {
-    let mut articles: Vec<(usize, &str)> = Vec::with_capacity(n);
-    for i in 0..n {
-        let row = offset + i;
-        if !is_valid(validity, row) {
-            continue;
-        }
-        let (a, b) = match (
-            read_offset(offsets, row, large),
-            read_offset(offsets, row + 1, large),
-        ) {
-            (Some(a), Some(b)) if a <= b && b <= data.len() => (a, b),
-            _ => {
-                return Err(format!(
-                    "row {i}: the string array's offsets are out of bounds"
-                ))
-            }
-        };
-        let text = std::str::from_utf8(&data[a..b])
-            .map_err(|_| format!("row {i}: the string is not valid UTF-8"))?;
-        articles.push((base + i, text));
-    }
+    let articles: Vec<(usize, &str)> = valid_strings(n, offset, large, validity, offsets, data)?
+        .into_iter()
+        .map(|(i, text)| (base + i, text))
+        .collect();
     let split: Vec<_> = articles
         .par_iter()
         .map(|&(row, text)| (row, split_sentences(text)))

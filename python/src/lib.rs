@@ -227,19 +227,18 @@ fn is_valid(validity: Option<&[u8]>, i: usize) -> bool {
     validity.is_none_or(|v| v.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0))
 }
 
-/// Predict rows `offset..offset + n` of an Arrow string array given by its buffers. Null rows
-/// get label 0 and score 0 (the caller marks them null).
-fn predict_buffers(
-    model: &Pipeline,
+/// The valid (non-null) strings of rows `offset..offset + n` of an Arrow string array given by
+/// its buffers, each with its index `i` in `0..n`; an error names the row whose offsets or
+/// UTF-8 are bad.
+fn valid_strings<'a>(
     n: usize,
     offset: usize,
     large: bool,
     validity: Option<&[u8]>,
     offsets: &[u8],
-    data: &[u8],
-) -> Result<Vec<HeadColumns>, String> {
-    let mut texts: Vec<&str> = Vec::with_capacity(n);
-    let mut rows: Vec<usize> = Vec::with_capacity(n);
+    data: &'a [u8],
+) -> Result<Vec<(usize, &'a str)>, String> {
+    let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let row = offset + i;
         if !is_valid(validity, row) {
@@ -258,9 +257,26 @@ fn predict_buffers(
         };
         let text = std::str::from_utf8(&data[a..b])
             .map_err(|_| format!("row {i}: the string is not valid UTF-8"))?;
-        texts.push(text);
-        rows.push(i);
+        out.push((i, text));
     }
+    Ok(out)
+}
+
+/// Predict rows `offset..offset + n` of an Arrow string array given by its buffers. Null rows
+/// get label 0 and score 0 (the caller marks them null).
+fn predict_buffers(
+    model: &Pipeline,
+    n: usize,
+    offset: usize,
+    large: bool,
+    validity: Option<&[u8]>,
+    offsets: &[u8],
+    data: &[u8],
+) -> Result<Vec<HeadColumns>, String> {
+    let (rows, texts): (Vec<usize>, Vec<&str>) =
+        valid_strings(n, offset, large, validity, offsets, data)?
+            .into_iter()
+            .unzip();
     let preds = model.predict(&texts);
     let mut heads: Vec<HeadColumns> = (0..model.heads().len())
         .map(|_| HeadColumns {
