@@ -720,4 +720,101 @@ mod pipeline {
             }
         }
     }
+
+    /// The encoder of `model` (a new one, as a new process loads) with an embedding cache in
+    /// `dir`.
+    fn cached(
+        model: &tempfile::TempDir,
+        dir: &std::path::Path,
+    ) -> Arc<newsclass::encoder::Encoder> {
+        let e = newsclass::encoder::Encoder::load(model.path()).unwrap();
+        let cache = Arc::new(newsclass::encoder::EmbeddingCache::new(dir));
+        Arc::new(e.with_cache(cache))
+    }
+
+    #[test]
+    fn the_embedding_cache_embeds_each_text_once_and_changes_nothing() {
+        let d = data();
+        let (model, plain) = tiny();
+        let expected = Pipeline::fit_with_encoder(&params(EncoderStorage::F32, 1.0), &d, &plain)
+            .unwrap()
+            .to_bytes();
+        let cache_dir = tempfile::tempdir().unwrap();
+        let first = cached(&model, cache_dir.path());
+        let p = Pipeline::fit_with_encoder(&params(EncoderStorage::F32, 1.0), &d, &first).unwrap();
+        assert!(p.to_bytes() == expected, "the cache changed the model");
+        let stats = first.cache().unwrap().stats();
+        assert_eq!((stats.hits, stats.misses), (0, d.len()));
+        assert!(
+            stats.damaged.is_empty() && stats.errors.is_empty(),
+            "{stats:?}"
+        );
+        // A second run (a new encoder, as a new process has) finds every text.
+        let second = cached(&model, cache_dir.path());
+        let p = Pipeline::fit_with_encoder(&params(EncoderStorage::F32, 1.0), &d, &second).unwrap();
+        assert!(p.to_bytes() == expected, "the cache changed the model");
+        let stats = second.cache().unwrap().stats();
+        assert_eq!((stats.hits, stats.misses), (d.len(), 0));
+        // f16 embeddings are another encoder's: kept apart, in their own file.
+        let p = Pipeline::fit_with_encoder(&params(EncoderStorage::F16, 1.0), &d, &second).unwrap();
+        let f16 =
+            Pipeline::fit_with_encoder(&params(EncoderStorage::F16, 1.0), &d, &plain).unwrap();
+        assert!(
+            p.to_bytes() == f16.to_bytes(),
+            "the cache changed the f16 model"
+        );
+        assert_eq!(second.cache().unwrap().stats().misses, d.len());
+        assert_eq!(std::fs::read_dir(cache_dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn a_damaged_embedding_cache_is_reported_and_rewritten_never_used() {
+        let d = data();
+        let (model, plain) = tiny();
+        let expected = Pipeline::fit_with_encoder(&params(EncoderStorage::F32, 1.0), &d, &plain)
+            .unwrap()
+            .to_bytes();
+        let cache_dir = tempfile::tempdir().unwrap();
+        let first = cached(&model, cache_dir.path());
+        Pipeline::fit_with_encoder(&params(EncoderStorage::F32, 1.0), &d, &first).unwrap();
+        let file = std::fs::read_dir(cache_dir.path())
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let mut bytes = std::fs::read(&file).unwrap();
+        let header = 8 + 4 + 32;
+        let record = (bytes.len() - header) / d.len();
+        // Flip one bit inside the third record's vector.
+        bytes[header + 2 * record + 40] ^= 0x10;
+        std::fs::write(&file, &bytes).unwrap();
+        let second = cached(&model, cache_dir.path());
+        let p = Pipeline::fit_with_encoder(&params(EncoderStorage::F32, 1.0), &d, &second).unwrap();
+        assert!(p.to_bytes() == expected, "the cache changed the model");
+        let stats = second.cache().unwrap().stats();
+        assert_eq!(stats.damaged.len(), 1, "{stats:?}");
+        assert!(
+            stats.damaged[0].contains("record 3 fails its check"),
+            "{stats:?}"
+        );
+        // The two records before the damage were kept; the rest embedded again.
+        assert_eq!((stats.hits, stats.misses), (2, d.len() - 2));
+        // The rewritten file is whole again, and a cut-short tail is caught too.
+        let third = cached(&model, cache_dir.path());
+        Pipeline::fit_with_encoder(&params(EncoderStorage::F32, 1.0), &d, &third).unwrap();
+        let stats = third.cache().unwrap().stats();
+        assert_eq!(
+            (stats.hits, stats.misses, stats.damaged.len()),
+            (d.len(), 0, 0)
+        );
+        let bytes = std::fs::read(&file).unwrap();
+        std::fs::write(&file, &bytes[..bytes.len() - 5]).unwrap();
+        let fourth = cached(&model, cache_dir.path());
+        let p = Pipeline::fit_with_encoder(&params(EncoderStorage::F32, 1.0), &d, &fourth).unwrap();
+        assert!(p.to_bytes() == expected, "the cache changed the model");
+        let stats = fourth.cache().unwrap().stats();
+        assert!(stats.damaged[0].contains("cut short"), "{stats:?}");
+        assert_eq!(stats.misses, 1);
+    }
 }

@@ -308,31 +308,93 @@ impl ModelArgs {
     }
 }
 
-/// The default model's bytes, when one was embedded at build time.
+/// The default model's bytes (TF-IDF + sentence encoder), when one was embedded at build time.
 #[cfg(newsclass_default_model)]
 pub const DEFAULT_MODEL: Option<&[u8]> = Some(include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/models/default.newsclass"
 )));
-/// The default model's bytes, when one was embedded at build time.
+/// The default model's bytes (TF-IDF + sentence encoder), when one was embedded at build time.
 #[cfg(not(newsclass_default_model))]
 pub const DEFAULT_MODEL: Option<&[u8]> = None;
 
-/// Load `--model`, or the embedded default model.
-pub fn load_model(path: Option<&PathBuf>) -> anyhow::Result<Pipeline> {
-    match path {
-        Some(p) => Pipeline::load(p).with_context(|| format!("loading model {}", p.display())),
-        None => match DEFAULT_MODEL {
-            Some(bytes) => Ok(Pipeline::from_bytes(bytes).context("loading the embedded default model")?),
-            None => Err(usage(
-                "no --model given and this build has no default model (models/default.newsclass was missing at build time); pass --model FILE or rebuild after training the default model",
-            )),
-        },
+/// The fast model's bytes (TF-IDF only), when one was embedded at build time.
+#[cfg(newsclass_fast_model)]
+pub const FAST_MODEL: Option<&[u8]> = Some(include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/models/fast.newsclass"
+)));
+/// The fast model's bytes (TF-IDF only), when one was embedded at build time.
+#[cfg(not(newsclass_fast_model))]
+pub const FAST_MODEL: Option<&[u8]> = None;
+
+/// The models built into the binary, by the name `--model` takes.
+pub const BUILTIN_MODELS: [(&str, Option<&[u8]>); 2] =
+    [("default", DEFAULT_MODEL), ("fast", FAST_MODEL)];
+
+/// Where `--model` reads a model from.
+#[derive(Debug, Clone, Copy)]
+pub enum ModelSource<'a> {
+    /// A model file.
+    File(&'a Path),
+    /// A model built into the binary: its name and bytes.
+    Builtin(&'static str, &'static [u8]),
+}
+
+impl ModelSource<'_> {
+    /// How messages name the model: its path, or `the built-in fast model`.
+    pub fn describe(&self) -> String {
+        match self {
+            ModelSource::File(p) => p.display().to_string(),
+            ModelSource::Builtin(name, _) => format!("the built-in {name} model"),
+        }
+    }
+
+    /// How pages name the model: `model PATH`, or `the built-in fast model`.
+    pub fn label(&self) -> String {
+        match self {
+            ModelSource::File(p) => format!("model {}", p.display()),
+            builtin => builtin.describe(),
+        }
     }
 }
 
-/// Load `--model` (or the embedded default model) with the sentence encoder of `--encoder DIR`,
-/// when given: needed for a model that records only its encoder's identity.
+/// Resolves `--model`: no value is the built-in `default` model; a path that exists is a model
+/// file; otherwise `default` and `fast` name the built-in models; anything else is a file
+/// (whose loading then says that it does not exist).
+pub fn model_source(path: Option<&PathBuf>) -> anyhow::Result<ModelSource<'_>> {
+    let name = match path {
+        None => "default",
+        Some(p) if p.exists() => return Ok(ModelSource::File(p)),
+        Some(p) => match BUILTIN_MODELS.iter().find(|(n, _)| p.as_os_str() == *n) {
+            Some((n, _)) => n,
+            None => return Ok(ModelSource::File(p)),
+        },
+    };
+    let (name, bytes) = BUILTIN_MODELS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .expect("the built-in names are listed");
+    match bytes {
+        Some(bytes) => Ok(ModelSource::Builtin(name, bytes)),
+        None => Err(usage(format!(
+            "this build has no built-in {name} model (models/{name}.newsclass was missing at build time); pass --model FILE or rebuild after training it"
+        ))),
+    }
+}
+
+/// Load `--model`: a file, or a built-in model (`default` when `--model` is not given).
+pub fn load_model(path: Option<&PathBuf>) -> anyhow::Result<Pipeline> {
+    let source = model_source(path)?;
+    let model = match source {
+        ModelSource::File(p) => Pipeline::load(p),
+        ModelSource::Builtin(_, bytes) => Pipeline::from_bytes(bytes),
+    };
+    model.with_context(|| format!("loading model {}", source.describe()))
+}
+
+/// Load `--model` (or a built-in model) with the sentence encoder of `--encoder DIR`, when
+/// given: needed for a model that records only its encoder's identity.
 #[cfg(feature = "encoder")]
 pub fn load_model_with(
     path: Option<&PathBuf>,
@@ -342,15 +404,12 @@ pub fn load_model_with(
         return load_model(path);
     };
     let encoder = std::sync::Arc::new(load_encoder(dir)?);
-    match path {
-        Some(p) => Pipeline::load_with_encoder(p, Some(&encoder))
-            .with_context(|| format!("loading model {}", p.display())),
-        None => match DEFAULT_MODEL {
-            Some(bytes) => Ok(Pipeline::from_bytes_with_encoder(bytes, Some(&encoder))
-                .context("loading the embedded default model")?),
-            None => load_model(None),
-        },
-    }
+    let source = model_source(path)?;
+    let model = match source {
+        ModelSource::File(p) => Pipeline::load_with_encoder(p, Some(&encoder)),
+        ModelSource::Builtin(_, bytes) => Pipeline::from_bytes_with_encoder(bytes, Some(&encoder)),
+    };
+    model.with_context(|| format!("loading model {}", source.describe()))
 }
 
 /// `--encoder-embed`: which copy of the sentence encoder a model file carries.
@@ -382,6 +441,67 @@ impl From<EmbedArg> for newsclass::encoder::EncoderStorage {
 pub fn load_encoder(dir: &Path) -> anyhow::Result<newsclass::encoder::Encoder> {
     newsclass::encoder::Encoder::load(dir)
         .with_context(|| format!("loading the sentence encoder {}", dir.display()))
+}
+
+/// Where `train` and `cv` keep the encoder's embeddings between runs.
+#[cfg(feature = "encoder")]
+#[derive(Debug, Clone, clap::Args)]
+pub struct CacheArgs {
+    /// Directory of the embedding cache: each text is embedded once per encoder, across runs
+    /// (default: $NEWSCLASS_CACHE/embeddings, else $XDG_CACHE_HOME/newsclass/embeddings, else
+    /// ~/.cache/newsclass/embeddings).
+    #[arg(long, value_name = "DIR", help_heading = "Sentence encoder")]
+    pub embedding_cache: Option<PathBuf>,
+    /// Embed every text afresh and keep nothing on disk.
+    #[arg(
+        long,
+        conflicts_with = "embedding_cache",
+        help_heading = "Sentence encoder"
+    )]
+    pub no_embedding_cache: bool,
+}
+
+/// `load_encoder` with the embedding cache `--embedding-cache` asks for (or the default one).
+#[cfg(feature = "encoder")]
+pub fn load_encoder_cached(
+    dir: &Path,
+    cache: &CacheArgs,
+) -> anyhow::Result<newsclass::encoder::Encoder> {
+    let encoder = load_encoder(dir)?;
+    if cache.no_embedding_cache {
+        return Ok(encoder);
+    }
+    let dir = cache
+        .embedding_cache
+        .clone()
+        .or_else(newsclass::encoder::EmbeddingCache::default_dir);
+    Ok(match dir {
+        Some(d) => encoder.with_cache(std::sync::Arc::new(
+            newsclass::encoder::EmbeddingCache::new(d),
+        )),
+        None => encoder,
+    })
+}
+
+/// Prints what the embedding cache did (hits, embedded texts, damage, errors) on stderr.
+#[cfg(feature = "encoder")]
+pub fn report_cache(encoder: &newsclass::encoder::Encoder, quiet: bool) {
+    let Some(cache) = encoder.cache() else { return };
+    let stats = cache.stats();
+    for what in &stats.damaged {
+        eprintln!("warning: damaged embedding cache {what}; rewrote it with its valid records");
+    }
+    for e in &stats.errors {
+        eprintln!("warning: {e}; the embeddings were computed without it");
+    }
+    if !quiet {
+        eprintln!(
+            "embedding cache {}: {} texts found, {} embedded",
+            cache.dir().display(),
+            stats.hits,
+            stats.misses
+        );
+    }
 }
 
 /// Format an optional ratio for text output (`-` when undefined, as fastText's meter).

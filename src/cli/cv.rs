@@ -116,6 +116,9 @@ pub struct Args {
         help_heading = "Sentence encoder"
     )]
     encoder_embed: super::args::EmbedArg,
+    #[cfg(feature = "encoder")]
+    #[command(flatten)]
+    cache_args: super::args::CacheArgs,
 }
 
 fn list<'a>(flag: &str, s: &'a str, sep: char) -> anyhow::Result<Vec<&'a str>> {
@@ -283,15 +286,18 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
     #[cfg(feature = "encoder")]
     let mut report = match &a.encoder {
         Some(dir) => {
-            let encoder = std::sync::Arc::new(super::args::load_encoder(dir)?);
+            let encoder =
+                std::sync::Arc::new(super::args::load_encoder_cached(dir, &a.cache_args)?);
             reporter.message(format!("embedding {} rows", data.len()));
-            newsclass::cv::cross_validate_with_encoder(
+            let report = newsclass::cv::cross_validate_with_encoder(
                 &grid,
                 &data,
                 a.folds,
                 &encoder,
                 &mut on_setting,
-            )?
+            )?;
+            super::args::report_cache(&encoder, quiet);
+            report
         }
         None => cross_validate(&grid, &data, a.folds, &mut on_setting)?,
     };

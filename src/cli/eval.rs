@@ -22,7 +22,8 @@ enum Format {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Model file (default: the embedded default model).
+    /// Model file, or a built-in model: `default` (TF-IDF + sentence encoder; used when
+    /// --model is not given) or `fast` (TF-IDF only, about 100 times faster).
     #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
     /// The sentence encoder's directory, for a model trained with --encoder-embed none (which
@@ -132,10 +133,7 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
             "{} rows from {}, labeled by {}",
             data.len(),
             a.data.display(),
-            a.model.as_ref().map_or_else(
-                || "the default model".to_string(),
-                |m| format!("model {}", m.display())
-            )
+            super::args::model_source(a.model.as_ref())?.label()
         );
         newsclass::html::save(path, &eval_page(&title, &meta, &view))
             .with_context(|| format!("writing the HTML page to {}", path.display()))?;

@@ -23,7 +23,8 @@ enum Format {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Model file (default: the embedded default model).
+    /// Model file, or a built-in model: `default` (TF-IDF + sentence encoder; used when
+    /// --model is not given) or `fast` (TF-IDF only, about 100 times faster).
     #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
     /// The sentence encoder's directory, for a model trained with --encoder-embed none (which
@@ -155,10 +156,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     match a.format {
         Format::Json => {
             let doc = json!({
-                "model": a.model.as_ref().map_or_else(
-                    || "(embedded default model)".to_string(),
-                    |p| p.display().to_string(),
-                ),
+                "model": super::args::model_source(a.model.as_ref())?.describe(),
                 "top": top,
                 "classes": classes,
             });

@@ -17,7 +17,8 @@ const TOP_TERMS: usize = 3;
     after_help = "The page needs no network and runs no scripts: every sentence is tinted by its topic (or the model's first head) and marked by its stance (or the second head); point at it or move to it with Tab to see every head's probabilities and the 3 terms that pushed most toward each predicted label (with their log-odds, as predict --explain=3 gives them; character n-grams in quotes). Each article gets a chart of its sentences per topic and stance, and a legend explains the colors and marks.\n\nExamples:\n  newsclass report data/example-article.txt -o report.html\n  newsclass report --model my.newsclass --title \"Monday's wires\" a.txt b.txt -o monday.html\n  cat article.txt | newsclass report - -o - > report.html"
 )]
 pub struct Args {
-    /// Model file (default: the model embedded at build time from models/default.newsclass).
+    /// Model file, or a built-in model: `default` (TF-IDF + sentence encoder; used when
+    /// --model is not given) or `fast` (TF-IDF only, about 100 times faster).
     #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
     /// The sentence encoder's directory, for a model trained with --encoder-embed none (which
@@ -126,10 +127,7 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
             [one] => format!("newsclass report: {}", one.source),
             many => format!("newsclass report: {} articles", many.len()),
         });
-    let model_name = a.model.as_ref().map_or_else(
-        || "the default model".to_string(),
-        |m| format!("model {}", m.display()),
-    );
+    let model_name = super::args::model_source(a.model.as_ref())?.label();
     let meta = format!(
         "{} article{}, {n_sentences} sentence{}, labeled by {model_name}",
         articles.len(),

@@ -121,6 +121,9 @@ pub struct Args {
         help_heading = "Sentence encoder"
     )]
     encoder_embed: super::args::EmbedArg,
+    #[cfg(feature = "encoder")]
+    #[command(flatten)]
+    cache_args: super::args::CacheArgs,
 }
 
 pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
@@ -151,7 +154,10 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
                 .encoder_weight(a.encoder_weight)
                 .encoder_storage(a.encoder_embed.into())
                 .check()?,
-            Some(std::sync::Arc::new(super::args::load_encoder(dir)?)),
+            Some(std::sync::Arc::new(super::args::load_encoder_cached(
+                dir,
+                &a.cache_args,
+            )?)),
         ),
         None => (params, None),
     };
@@ -214,6 +220,10 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
         .save(&a.model)
         .with_context(|| format!("saving model to {}", a.model.display()))?;
     reporter.finish();
+    #[cfg(feature = "encoder")]
+    if let Some(e) = &encoder {
+        super::args::report_cache(e, quiet);
+    }
     if quiet {
         return Ok(());
     }

@@ -32,12 +32,16 @@
 #[cfg(feature = "encoder")]
 mod bert;
 #[cfg(feature = "encoder")]
+mod cache;
+#[cfg(feature = "encoder")]
 mod half;
 #[cfg(feature = "encoder")]
 mod model;
 #[cfg(feature = "encoder")]
 mod safetensors;
 
+#[cfg(feature = "encoder")]
+pub use cache::{CacheStats, EmbeddingCache};
 #[cfg(feature = "encoder")]
 pub use model::{
     find_dir, Embeddings, Encoder, DEFAULT_BATCH_TOKENS, DEFAULT_DIR, DEFAULT_MAX_TOKENS,

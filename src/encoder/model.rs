@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use tokenizers::{Tokenizer, TruncationParams};
 
 use super::bert::{Bert, BertConfig, Sequence};
+use super::cache::EmbeddingCache;
 use super::safetensors::{self, SafeTensors};
 use super::{EncoderIdentity, EncoderStorage, Pooling, Precision};
 use crate::error::{EncoderError, Error, Result};
@@ -42,6 +43,8 @@ pub struct Encoder {
     config_json: String,
     /// `tokenizer.json` as read, likewise.
     tokenizer_json: Vec<u8>,
+    /// Where `embed_flat` (training, cross-validation, calibration) keeps embeddings.
+    cache: Option<Arc<EmbeddingCache>>,
 }
 
 impl std::fmt::Debug for Encoder {
@@ -163,6 +166,7 @@ impl Encoder {
             batch_tokens: DEFAULT_BATCH_TOKENS,
             config_json: config_text,
             tokenizer_json,
+            cache: None,
         };
         encoder.set_max_tokens(DEFAULT_MAX_TOKENS.min(config.max_positions))?;
         Ok(encoder)
@@ -335,6 +339,7 @@ impl Encoder {
             batch_tokens: DEFAULT_BATCH_TOKENS,
             config_json,
             tokenizer_json: tokenizer_json.to_vec(),
+            cache: None,
         };
         encoder.set_max_tokens(max_tokens)?;
         Ok(encoder)
@@ -372,6 +377,7 @@ impl Encoder {
             &weights,
         )?;
         e.batch_tokens = self.batch_tokens;
+        e.cache = self.cache.clone();
         Ok(Arc::new(e))
     }
 
@@ -379,6 +385,14 @@ impl Encoder {
     /// tokenizer refuses (none does with a model's own tokenizer) gets a row of zeros, so that
     /// prediction never fails on one text.
     pub(crate) fn embed_flat(&self, texts: &[&str]) -> Vec<f32> {
+        match &self.cache {
+            Some(cache) => cache.embed_flat(self, texts),
+            None => self.embed_flat_uncached(texts),
+        }
+    }
+
+    /// [`Encoder::embed_flat`] without the cache.
+    pub(crate) fn embed_flat_uncached(&self, texts: &[&str]) -> Vec<f32> {
         match self.embed(texts) {
             Ok(e) => e.vectors.iter().copied().collect(),
             Err(_) => texts
@@ -389,6 +403,19 @@ impl Encoder {
                 })
                 .collect(),
         }
+    }
+
+    /// This encoder keeping the embeddings that training, cross-validation and calibration
+    /// compute in `cache` (and taking them from it), so that each text is embedded once per
+    /// encoder across runs. [`Encoder::embed`] never uses the cache.
+    pub fn with_cache(mut self, cache: Arc<EmbeddingCache>) -> Encoder {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// The embedding cache, if any.
+    pub fn cache(&self) -> Option<&Arc<EmbeddingCache>> {
+        self.cache.as_ref()
     }
 
     /// Embeds `texts`: one unit-length row per text, in order (see the [module docs](super)).
