@@ -32,7 +32,11 @@ from common import canon_label, read_records  # noqa: E402
 OUT = ROOT / "target" / "compare"
 TIME_BIN = "/usr/bin/time"
 
-TOOLS_ALL = ["newsclass", "sklearn-saga", "sklearn-lbfgs", "fasttext-bigram", "fasttext-unigram"]
+TOOLS_ALL = ["newsclass", "newsclass-encoder", "sklearn-saga", "sklearn-lbfgs", "fasttext-bigram",
+             "fasttext-unigram"]
+# newsclass-encoder (TF-IDF + the all-MiniLM-L6-v2 block) runs only when named in --tools: it needs
+# the encoder directory (scripts/get-encoder) and embeds every document, so it is slow on long texts.
+TOOLS_DEFAULT = [t for t in TOOLS_ALL if t != "newsclass-encoder"]
 PEERS_FOR_RATIO = ["sklearn-saga", "sklearn-lbfgs", "fasttext-bigram"]
 DATASETS_ALL = ["ag_news", "ag_news_char", "ag_news_31k", "ag_news_full", "20newsgroups", "newsclass-data", "scaling"]
 SCALING_SIZES = [2500, 5000, 10000, 20000]
@@ -256,11 +260,20 @@ class Runner:
         self.env_default = base
         self.env_sklearn = dict(base, **SINGLE_THREAD_BLAS)
 
+    def encoder_args(self):
+        a = self.args
+        return ["--encoder", a.encoder, "--encoder-weight", f"{a.encoder_weight:g}", "--encoder-embed",
+                a.encoder_embed, "--no-embedding-cache"]
+
     def settings(self, tool):
         a = self.args
         if tool == "newsclass":
             return (f"newsclass train --ngram-range 1,2 --min-df 2 --sublinear-tf --c {a.c:g} "
                     "(threads: newsclass defaults)")
+        if tool == "newsclass-encoder":
+            return (f"newsclass train --ngram-range 1,2 --min-df 2 --sublinear-tf --c {a.c:g} "
+                    + " ".join(self.encoder_args()) + " (every document embedded in train and in predict; "
+                    "no embedding cache; threads: newsclass defaults)")
         if tool.startswith("sklearn-"):
             solver = tool.split("-", 1)[1]
             return (f"TfidfVectorizer(ngram_range=(1,2), min_df=2, sublinear_tf=True) + "
@@ -289,7 +302,7 @@ class Runner:
         workdir.mkdir(parents=True)
         labels_out = workdir / "pred.labels"
         rec = {"tool": tool}
-        if tool == "newsclass":
+        if tool.startswith("newsclass"):
             model = workdir / "model.model"
             nh = ["--no-header"] if spec["no_header"] else []
             train_cmd = [self.nc_bin, "train", "--data", spec["train"], *nh, "--text-column", spec["text_cols"],
@@ -298,6 +311,8 @@ class Runner:
             if spec.get("char"):
                 a, lo, hi = spec["char"]
                 train_cmd += ["--analyzer", a, "--char-ngram-range", f"{lo},{hi}"]
+            if tool == "newsclass-encoder":
+                train_cmd += self.encoder_args()
             pred_cmd = [self.nc_bin, "predict", "--model", model, "--input-format", spec["fmt"], *nh,
                         "--text-column", spec["text_cols"], "--format", "csv", spec["test"]]
             eval_cmd = [self.nc_bin, "eval", "--model", model, "--data", spec["test"], *nh, "--text-column",
@@ -331,14 +346,14 @@ class Runner:
 
         tr = timed(train_cmd, workdir, "train", env=env)
         rec["model_bytes"] = path_bytes(model)
-        if tool == "newsclass":
+        if tool.startswith("newsclass"):
             pr = timed(pred_cmd, workdir, "predict", env=env, stdout_path=labels_out)
         else:
             pr = timed(pred_cmd, workdir, "predict", env=env)
         rec["train"] = tr
         rec["predict"] = pr
 
-        if tool == "newsclass":
+        if tool.startswith("newsclass"):
             proc = subprocess.run([str(c) for c in eval_cmd], capture_output=True, text=True, cwd=ROOT, env=env)
             if proc.returncode != 0:
                 raise ToolFailed(f"newsclass eval failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
@@ -438,6 +453,12 @@ def ratios(summ):
             continue
         out[f"newsclass/{peer}"] = {
             k: (summ["newsclass"][k]["median"] / summ[peer][k]["median"]) if summ[peer][k]["median"] else None
+            for k, _ in METRICS
+        }
+    if "newsclass-encoder" in summ:
+        out["newsclass-encoder/newsclass"] = {
+            k: (summ["newsclass-encoder"][k]["median"] / summ["newsclass"][k]["median"])
+            if summ["newsclass"][k]["median"] else None
             for k, _ in METRICS
         }
     return out
@@ -573,8 +594,15 @@ def main():
     ap.add_argument("--runs", type=int, default=3, help="runs per tool and data set (default 3)")
     ap.add_argument("--datasets", default=",".join(DATASETS_ALL),
                     help=f"comma-separated subset of {','.join(DATASETS_ALL)} (default: all)")
-    ap.add_argument("--tools", default=",".join(TOOLS_ALL),
-                    help=f"comma-separated subset of {','.join(TOOLS_ALL)} (default: all)")
+    ap.add_argument("--tools", default=",".join(TOOLS_DEFAULT),
+                    help=f"comma-separated subset of {','.join(TOOLS_ALL)} (default: all but newsclass-encoder)")
+    ap.add_argument("--encoder", default=str(ROOT / "models" / "encoder" / "all-MiniLM-L6-v2"),
+                    help="sentence-encoder directory for newsclass-encoder (default: where scripts/get-encoder "
+                         "puts all-MiniLM-L6-v2)")
+    ap.add_argument("--encoder-weight", type=float, default=0.5,
+                    help="newsclass-encoder's --encoder-weight (default 0.5, the default model's)")
+    ap.add_argument("--encoder-embed", default="int8",
+                    help="newsclass-encoder's --encoder-embed (default int8, the default model's)")
     ap.add_argument("--quick", action="store_true", help="1 run, ag_news only")
     ap.add_argument("--c", type=float, default=10.0, help="inverse L2 strength for newsclass and sklearn (default 10)")
     ap.add_argument("--max-iter", type=int, default=1000, help="sklearn max_iter (default 1000)")
@@ -602,12 +630,15 @@ def main():
         if t not in TOOLS_ALL:
             sys.exit(f"[compare] ERROR: unknown tool {t!r} (known: {', '.join(TOOLS_ALL)})")
     tools = [t for t in TOOLS_ALL if t in tools]
+    if "newsclass-encoder" in tools and not (Path(args.encoder) / "model.safetensors").is_file():
+        sys.exit(f"[compare] ERROR: newsclass-encoder needs the encoder directory {args.encoder} "
+                 "(run scripts/get-encoder, or pass --encoder DIR)")
     if not Path(TIME_BIN).exists():
         sys.exit(f"[compare] ERROR: {TIME_BIN} missing (run.sh installs it)")
 
     OUT.mkdir(parents=True, exist_ok=True)
     nc_bin = Path(args.newsclass_bin).resolve() if args.newsclass_bin else ROOT / "target" / "release" / "newsclass"
-    if "newsclass" in tools:
+    if any(t.startswith("newsclass") for t in tools):
         if not args.no_build and not args.newsclass_bin:
             build_newsclass()
         check_newsclass_cli(nc_bin)
@@ -630,7 +661,7 @@ def main():
         "status": "running",
         "command": command,
         "machine": machine_info(),
-        "versions": {**peer_versions(), **(newsclass_versions(nc_bin) if "newsclass" in tools else {})},
+        "versions": {**peer_versions(), **(newsclass_versions(nc_bin) if any(t.startswith("newsclass") for t in tools) else {})},
         "settings": {
             "runs": args.runs,
             "c": args.c,
