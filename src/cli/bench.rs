@@ -13,7 +13,7 @@ use super::args::{load_model, read_data, DataArgs};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Model file, or a built-in model: `default` (TF-IDF + sentence encoder; used when
-    /// --model is not given) or `fast` (TF-IDF only, about 100 times faster).
+    /// --model is not given) or `fast` (TF-IDF only, hundreds of times faster).
     #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
     /// Data whose text column is classified (labels are not needed).

@@ -24,7 +24,7 @@ enum Format {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Model file, or a built-in model: `default` (TF-IDF + sentence encoder; used when
-    /// --model is not given) or `fast` (TF-IDF only, about 100 times faster).
+    /// --model is not given) or `fast` (TF-IDF only, hundreds of times faster).
     #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
     /// The sentence encoder's directory, for a model trained with --encoder-embed none (which

@@ -11,7 +11,7 @@ use super::args::{model_source, ModelSource};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Model file, or a built-in model: `default` (TF-IDF + sentence encoder; used when
-    /// --model is not given) or `fast` (TF-IDF only, about 100 times faster).
+    /// --model is not given) or `fast` (TF-IDF only, hundreds of times faster).
     #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
     /// Print only the model's tokenizer in standard tokenizer.json form (loadable with

@@ -196,3 +196,48 @@ fn predict_without_model_uses_the_embedded_default_or_asks_for_one() {
         assert_user_error(&out, &["--model"]);
     }
 }
+
+#[test]
+fn model_names_default_and_fast_pick_the_built_in_models_unless_a_file_has_that_name() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    if !root.join("default.newsclass").is_file() || !root.join("fast.newsclass").is_file() {
+        eprintln!("skipped: models/default.newsclass or models/fast.newsclass is missing");
+        return;
+    }
+    let dir = tempdir();
+    let info = |model: &[&str]| {
+        let mut args = vec!["info"];
+        args.extend_from_slice(model);
+        json(&run_ok(dir.path(), &args))
+    };
+    let default = info(&[]);
+    assert_eq!(info(&["--model", "default"]), default);
+    let fast = info(&["--model", "fast"]);
+    // The default model carries the sentence encoder; the fast one is TF-IDF only.
+    assert!(default["encoder"]["name"].is_string(), "{default}");
+    assert!(fast.get("encoder").is_none(), "{fast}");
+    let on_disk = |name: &str| {
+        let bytes = std::fs::read(root.join(name)).unwrap();
+        newsclass::Pipeline::read_header(&bytes).unwrap().training
+    };
+    assert_eq!(
+        serde_json::to_value(on_disk("fast.newsclass")).unwrap(),
+        fast["training"]
+    );
+    assert_eq!(
+        serde_json::to_value(on_disk("default.newsclass")).unwrap(),
+        default["training"]
+    );
+    // Both classify; a file named `fast` in the working directory wins over the built-in name.
+    let article = fx("article.txt");
+    let by_fast = jsonl(&run_ok(
+        dir.path(),
+        &["predict", "--model", "fast", "--format", "jsonl", &article],
+    ));
+    assert!(!by_fast.is_empty());
+    std::fs::copy(root.join("default.newsclass"), dir.path().join("fast")).unwrap();
+    assert_eq!(info(&["--model", "fast"]), default);
+    // Any other missing name is a missing file, named as such.
+    let out = run(dir.path(), &["predict", "--model", "quick", &article]);
+    assert_user_error(&out, &["quick"]);
+}

@@ -46,7 +46,7 @@ Examples:
   curl -s localhost:8080/v1/classify -H 'content-type: application/json' -d '{\"text\": \"Troops shelled the town.\"}'")]
 pub struct Args {
     /// Model file, or a built-in model: `default` (TF-IDF + sentence encoder; used when
-    /// --model is not given) or `fast` (TF-IDF only, about 100 times faster).
+    /// --model is not given) or `fast` (TF-IDF only, hundreds of times faster).
     #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
     /// The sentence encoder's directory, for a model trained with --encoder-embed none (which
