@@ -2,7 +2,7 @@
 
 Both classify the same N sentences (data/train.csv's texts repeated), with a built-in model
 (`--model fast`, the default here: TF-IDF only, the model the README's table measured when it
-was the default; or `--model default`, the encoder model, ~100x slower), in alternating
+was the default; or `--model default`, the encoder model, hundreds of times slower), in alternating
 rounds; prints each round, the medians and their ratio.
 
     target/pyenv/bin/python python/benches/arrow_vs_cli.py [--n 100000] [--rounds 5] [--model fast]

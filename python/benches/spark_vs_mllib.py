@@ -99,7 +99,7 @@ def main():
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--model", choices=["fast", "default"], default="fast",
                    help="built-in model (fast: TF-IDF only, what the README's numbers measured "
-                        "when it was the default; default: with the sentence encoder, ~100x slower)")
+                        "when it was the default; default: with the sentence encoder, hundreds of times slower)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--mllib-iter", type=int, default=10,
                    help="LogisticRegression maxIter (training only; prediction does not depend on it)")

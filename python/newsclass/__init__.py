@@ -6,7 +6,7 @@ label column.
 
 Two models are built in: ``Model.default()``, TF-IDF plus the sentence encoder (the model
 ``newsclass predict`` uses without ``--model``), and ``Model.fast()``, TF-IDF alone
-(``--model fast``), about 100 times faster.
+(``--model fast``), hundreds of times faster.
 
 >>> import newsclass
 >>> m = newsclass.Model.default()

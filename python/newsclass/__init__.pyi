@@ -18,7 +18,7 @@ class Model:
     @staticmethod
     def default() -> "Model":
         """The built-in default model: TF-IDF plus the MiniLM sentence encoder, whose weights it
-        carries (``newsclass predict`` without ``--model``). About 100x slower than ``fast()``."""
+        carries (``newsclass predict`` without ``--model``). Hundreds of times slower than ``fast()``."""
     @staticmethod
     def fast() -> "Model":
         """The built-in fast model: the same heads from TF-IDF alone (``--model fast``)."""

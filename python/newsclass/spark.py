@@ -5,9 +5,9 @@ Each Spark partition is split and classified by newsclass in the Python worker t
 objects. The model travels with the job as bytes (a broadcast variable), so executors need no
 shared file system; each Python worker process loads it once and keeps it.
 
-The model is the built-in default one (TF-IDF plus the MiniLM sentence encoder, about 180
-sentences/s per core) unless told otherwise: ``model="fast"`` / ``--model fast`` picks the
-built-in TF-IDF-only model (about 100 times faster), as the command line's ``--model`` does; a
+The model is the built-in default one (TF-IDF plus the MiniLM sentence encoder, on the order of
+100 sentences/s on 2 cores) unless told otherwise: ``model="fast"`` / ``--model fast`` picks the
+built-in TF-IDF-only model (hundreds of times faster), as the command line's ``--model`` does; a
 path or a ``newsclass.Model`` picks any other.
 
 Command line (what ``spark-submit`` runs)::
@@ -179,7 +179,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--output", required=True, help="output folder (Parquet)")
     p.add_argument("--model", default="default",
                    help="a model file, or a built-in model: default (TF-IDF + sentence encoder; "
-                        "the default) or fast (TF-IDF only, about 100x faster)")
+                        "the default) or fast (TF-IDF only, hundreds of times faster)")
     p.add_argument("--id-column", default="id")
     p.add_argument("--text-column", default="text")
     p.add_argument("--format", choices=["parquet", "json", "csv"], help="input format")

@@ -375,7 +375,7 @@ struct Model {
 impl Model {
     /// The default model embedded at build time (topic and stance of conflict news): TF-IDF
     /// plus the MiniLM sentence encoder, whose weights the model carries (what `newsclass
-    /// predict` uses without `--model`). About 100 times slower than `Model.fast()`.
+    /// predict` uses without `--model`). Hundreds of times slower than `Model.fast()`.
     #[staticmethod]
     fn default(py: Python<'_>) -> PyResult<Model> {
         builtin(py, "default", DEFAULT_MODEL)
