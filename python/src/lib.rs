@@ -428,8 +428,13 @@ impl Model {
             .iter()
             .map(|h| format!("{:?}", h.name))
             .collect();
+        let encoder = self
+            .inner
+            .encoder()
+            .map(|e| format!(", encoder={:?}", e.identity().name))
+            .unwrap_or_default();
         format!(
-            "Model(heads=[{}], n_features={})",
+            "Model(heads=[{}], n_features={}{encoder})",
             heads.join(", "),
             self.inner.n_features()
         )

@@ -149,6 +149,8 @@ def test_builtin_models_info_shows_the_encoder():
     for h in default.heads:
         assert default.labels(h) == fast.labels(h)
     assert default.n_features > fast.n_features
+    assert repr(default).endswith(f', encoder="{info["encoder"]["name"]}")')
+    assert "encoder" not in repr(fast)
 
 
 def test_train_encoder_options_need_an_encoder():
