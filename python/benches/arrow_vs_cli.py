@@ -1,9 +1,11 @@
 """Throughput of Model.predict_arrow against `newsclass bench`'s "predict, batched" row.
 
-Both classify the same N sentences (data/train.csv's texts repeated), with the default model,
-in alternating rounds; prints each round, the medians and their ratio.
+Both classify the same N sentences (data/train.csv's texts repeated), with a built-in model
+(`--model fast`, the default here: TF-IDF only, the model the README's table measured when it
+was the default; or `--model default`, the encoder model, hundreds of times slower), in alternating
+rounds; prints each round, the medians and their ratio.
 
-    target/pyenv/bin/python python/benches/arrow_vs_cli.py [--n 100000] [--rounds 5]
+    target/pyenv/bin/python python/benches/arrow_vs_cli.py [--n 100000] [--rounds 5] [--model fast]
 """
 
 import argparse
@@ -27,12 +29,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=5, help="timings per round (median)")
     ap.add_argument("--cli", default=str(ROOT / "target" / "release" / "newsclass"))
+    ap.add_argument("--model", choices=["fast", "default"], default="fast")
     a = ap.parse_args()
     with open(ROOT / "data" / "train.csv", newline="", encoding="utf-8") as f:
         base = [r["text"] for r in csv.DictReader(f)]
     texts = (base * (a.n // len(base) + 1))[: a.n]
     arr = pa.array(texts, pa.string())
-    m = newsclass.Model.default()
+    m = getattr(newsclass.Model, a.model)()
     m.predict_arrow(arr.slice(0, 1000))
     with tempfile.TemporaryDirectory() as d:
         data = Path(d) / "sentences.csv"
@@ -43,7 +46,7 @@ def main():
         py_rates, cli_rates = [], []
         for r in range(a.rounds):
             out = subprocess.run(
-                [a.cli, "bench", "--data", str(data), "--repeat",
+                [a.cli, "bench", "--model", a.model, "--data", str(data), "--repeat",
                  str(a.repeat)], capture_output=True, text=True, check=True).stdout
             line = next(l for l in out.splitlines() if l.startswith("predict, batched"))
             cli_rates.append(float(line.split()[-1]))

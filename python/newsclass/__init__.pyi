@@ -12,10 +12,16 @@ _MinProb = Union[float, str, Mapping[str, float], None]
 _DocFreq = Union[int, float, None]
 
 class Model:
-    """A fitted pipeline: tokenizer, TF-IDF and one logistic-regression head per label column."""
+    """A fitted pipeline: tokenizer, TF-IDF (and, in an encoder model, a sentence embedding) and
+    one logistic-regression head per label column."""
 
     @staticmethod
-    def default() -> "Model": ...
+    def default() -> "Model":
+        """The built-in default model: TF-IDF plus the MiniLM sentence encoder, whose weights it
+        carries (``newsclass predict`` without ``--model``). Hundreds of times slower than ``fast()``."""
+    @staticmethod
+    def fast() -> "Model":
+        """The built-in fast model: the same heads from TF-IDF alone (``--model fast``)."""
     @staticmethod
     def load(path: Union[str, "PathLike[str]"]) -> "Model": ...
     @staticmethod
@@ -86,5 +92,10 @@ def train(
     class_weight: Optional[str] = None,
     seed: int = 42,
     max_classes: Optional[int] = None,
+    encoder: Union[str, "PathLike[str]", None] = None,
+    encoder_weight: Optional[float] = None,
+    encoder_embed: Optional[str] = None,
     threads: Optional[int] = None,
-) -> Model: ...
+) -> Model:
+    """Fit a model; ``encoder=DIR`` adds the sentence-encoder block (``--encoder``), with
+    ``encoder_weight`` (default 1.0) and ``encoder_embed`` ("f32", "f16" (default) or "none")."""

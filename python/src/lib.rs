@@ -11,7 +11,9 @@
 //! message. The pyarrow side of `predict_arrow` is in `newsclass/_arrow.py`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use newsclass::encoder::{Encoder, EncoderStorage};
 use newsclass::features::chars::{Analyzer, CharParams};
 use newsclass::features::tfidf::Norm;
 use newsclass::features::vocabulary::DocFreq;
@@ -34,7 +36,8 @@ create_exception!(
      truncated, or of another format version."
 );
 
-/// The default model's bytes, when `models/default.newsclass` existed at build time.
+/// The default model's bytes (TF-IDF + sentence encoder, carrying the encoder's weights), when
+/// `models/default.newsclass` existed at build time.
 #[cfg(newsclass_default_model)]
 const DEFAULT_MODEL: Option<&[u8]> = Some(include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -43,6 +46,27 @@ const DEFAULT_MODEL: Option<&[u8]> = Some(include_bytes!(concat!(
 /// The default model's bytes, when `models/default.newsclass` existed at build time.
 #[cfg(not(newsclass_default_model))]
 const DEFAULT_MODEL: Option<&[u8]> = None;
+
+/// The fast model's bytes (TF-IDF only), when `models/fast.newsclass` existed at build time.
+#[cfg(newsclass_fast_model)]
+const FAST_MODEL: Option<&[u8]> = Some(include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../models/fast.newsclass"
+)));
+/// The fast model's bytes, when `models/fast.newsclass` existed at build time.
+#[cfg(not(newsclass_fast_model))]
+const FAST_MODEL: Option<&[u8]> = None;
+
+/// A built-in model by name (`default` or `fast`) from its embedded bytes.
+fn builtin(py: Python<'_>, name: &str, bytes: Option<&'static [u8]>) -> PyResult<Model> {
+    let bytes = bytes.ok_or_else(|| {
+        ModelError::new_err(format!(
+            "this build has no built-in {name} model (models/{name}.newsclass was missing at build time); use Model.load(path)"
+        ))
+    })?;
+    let inner = py.detach(|| Pipeline::from_bytes(bytes)).map_err(py_err)?;
+    Ok(Model { inner })
+}
 
 /// A library error as the Python exception it stands for.
 fn py_err(e: Error) -> PyErr {
@@ -340,8 +364,8 @@ fn analyzer(s: &str) -> PyResult<Analyzer> {
     }
 }
 
-/// A fitted newsclass pipeline: tokenizer, TF-IDF and one logistic-regression head per label
-/// column.
+/// A fitted newsclass pipeline: tokenizer, TF-IDF (and, in an encoder model, a sentence
+/// embedding) and one logistic-regression head per label column.
 #[pyclass(frozen, module = "newsclass")]
 struct Model {
     inner: Pipeline,
@@ -349,16 +373,19 @@ struct Model {
 
 #[pymethods]
 impl Model {
-    /// The default model embedded at build time (topic and stance of conflict news).
+    /// The default model embedded at build time (topic and stance of conflict news): TF-IDF
+    /// plus the MiniLM sentence encoder, whose weights the model carries (what `newsclass
+    /// predict` uses without `--model`). Hundreds of times slower than `Model.fast()`.
     #[staticmethod]
     fn default(py: Python<'_>) -> PyResult<Model> {
-        let bytes = DEFAULT_MODEL.ok_or_else(|| {
-            ModelError::new_err(
-                "this build has no default model (models/default.newsclass was missing at build time); use Model.load(path)",
-            )
-        })?;
-        let inner = py.detach(|| Pipeline::from_bytes(bytes)).map_err(py_err)?;
-        Ok(Model { inner })
+        builtin(py, "default", DEFAULT_MODEL)
+    }
+
+    /// The fast model embedded at build time: the same heads and labels from TF-IDF alone
+    /// (`newsclass predict --model fast`), for volume.
+    #[staticmethod]
+    fn fast(py: Python<'_>) -> PyResult<Model> {
+        builtin(py, "fast", FAST_MODEL)
     }
 
     /// Load a model file.
@@ -401,8 +428,13 @@ impl Model {
             .iter()
             .map(|h| format!("{:?}", h.name))
             .collect();
+        let encoder = self
+            .inner
+            .encoder()
+            .map(|e| format!(", encoder={:?}", e.identity().name))
+            .unwrap_or_default();
         format!(
-            "Model(heads=[{}], n_features={})",
+            "Model(heads=[{}], n_features={}{encoder})",
             heads.join(", "),
             self.inner.n_features()
         )
@@ -673,14 +705,18 @@ fn dataset(texts: Vec<String>, labels: &Bound<'_, PyDict>) -> PyResult<Dataset> 
 }
 
 /// Fit a model on `texts` with one head per entry of `labels` (head name → one label per
-/// text). Keyword options mirror `newsclass train`'s flags and defaults.
+/// text). Keyword options mirror `newsclass train`'s flags and defaults; `encoder=DIR` (a
+/// sentence-transformers BERT directory, as `--encoder`) adds the sentence-encoder block, with
+/// `encoder_weight` (`--encoder-weight`, default 1.0) and `encoder_embed` (`--encoder-embed`:
+/// "f32", "f16" (the default) or "none").
 #[pyfunction]
 #[pyo3(signature = (
     texts, labels, *, c=1.0, ngram_range=(1, 2), analyzer="word", char_ngram_range=None,
     min_df=None, max_df=None, max_features=None, char_min_df=None, char_max_df=None,
     char_max_features=None, sublinear_tf=false, smooth_idf=true, norm=Some("l2"),
     lowercase=true, strip_accents=false, keep_punctuation=false, max_iter=1000, tol=1e-4,
-    class_weight=None, seed=42, max_classes=None, threads=None
+    class_weight=None, seed=42, max_classes=None, encoder=None, encoder_weight=None,
+    encoder_embed=None, threads=None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn train<'py>(
@@ -708,6 +744,9 @@ fn train<'py>(
     class_weight: Option<&str>,
     seed: u64,
     max_classes: Option<usize>,
+    encoder: Option<PathBuf>,
+    encoder_weight: Option<f32>,
+    encoder_embed: Option<&str>,
     threads: Option<i64>,
 ) -> PyResult<Model> {
     let has_char_options =
@@ -753,6 +792,16 @@ fn train<'py>(
             )))
         }
     };
+    if encoder.is_none() && (encoder_weight.is_some() || encoder_embed.is_some()) {
+        return Err(value_error(
+            "encoder_weight and encoder_embed apply to the sentence-encoder block; give encoder=DIR",
+        ));
+    }
+    if encoder.is_some() {
+        params = params
+            .encoder_weight(encoder_weight.unwrap_or(1.0))
+            .encoder_storage(self::encoder_storage(encoder_embed.unwrap_or("f16"))?);
+    }
     let params = params
         .lowercase(lowercase)
         .strip_accents(strip_accents)
@@ -773,8 +822,28 @@ fn train<'py>(
         .map_err(py_err)?;
     let data = dataset(texts, labels)?;
     let pool = pool(threads)?;
-    let inner = compute(py, &pool, || Pipeline::fit(&params, &data)).map_err(py_err)?;
+    let encoder = match encoder {
+        Some(dir) => Some(Arc::new(py.detach(|| Encoder::load(&dir)).map_err(py_err)?)),
+        None => None,
+    };
+    let inner = compute(py, &pool, || match &encoder {
+        Some(e) => Pipeline::fit_with_encoder(&params, &data, e),
+        None => Pipeline::fit(&params, &data),
+    })
+    .map_err(py_err)?;
     Ok(Model { inner })
+}
+
+/// `encoder_embed=`: which copy of the sentence encoder the model file carries.
+fn encoder_storage(s: &str) -> PyResult<EncoderStorage> {
+    match s {
+        "f32" => Ok(EncoderStorage::F32),
+        "f16" => Ok(EncoderStorage::F16),
+        "none" => Ok(EncoderStorage::None),
+        _ => Err(value_error(format!(
+            "invalid value \"{s}\" for `encoder_embed`: choose \"f32\", \"f16\" or \"none\""
+        ))),
+    }
 }
 
 /// The extension module `newsclass._newsclass`.

@@ -10,6 +10,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"
+MODELS = ROOT / "models"
+# The sentence encoder's weights (scripts/get-encoder), for the tests that train with it.
+ENCODER = ROOT / "models" / "encoder" / "all-MiniLM-L6-v2"
 CLI = Path(os.environ.get("NEWSCLASS_BIN", ROOT / "target" / "release" / "newsclass"))
 
 

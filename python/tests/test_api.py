@@ -133,3 +133,45 @@ def test_bad_values_raise_value_error(small):
         small.evaluate(TEXTS, {"topic": TOPICS[:2]})
     with pytest.raises(ValueError, match="no data rows"):
         small.evaluate([], {"topic": []})
+
+
+def test_builtin_models_info_shows_the_encoder():
+    """The default model carries the sentence encoder (its identity in the header, its options
+    in the parameters); the fast one is TF-IDF only, with the same heads and labels."""
+    default, fast = newsclass.Model.default(), newsclass.Model.fast()
+    info = default.info()
+    assert info["format_version"] >= 3
+    assert info["encoder"] is not None
+    assert default.params["encoder"]["weight"] > 0
+    assert "encoder" not in fast.info()
+    assert fast.params.get("encoder") is None
+    assert default.heads == fast.heads == ["topic", "stance"]
+    for h in default.heads:
+        assert default.labels(h) == fast.labels(h)
+    assert default.n_features > fast.n_features
+    assert repr(default).endswith(f', encoder="{info["encoder"]["name"]}")')
+    assert "encoder" not in repr(fast)
+
+
+def test_train_encoder_options_need_an_encoder():
+    for kwargs in [dict(encoder_weight=2.0), dict(encoder_embed="f32")]:
+        with pytest.raises(ValueError, match="encoder=DIR"):
+            newsclass.train(TEXTS, {"topic": TOPICS}, **kwargs)
+
+
+def test_train_with_the_encoder():
+    from conftest import ENCODER
+
+    if not (ENCODER / "model.safetensors").is_file():
+        pytest.skip(f"{ENCODER} is missing (scripts/get-encoder)")
+    with pytest.raises(ValueError, match="encoder_embed"):
+        newsclass.train(TEXTS, {"topic": TOPICS}, encoder=ENCODER, encoder_embed="f8")
+    m = newsclass.train(TEXTS, {"topic": TOPICS}, c=10, encoder=str(ENCODER),
+                        encoder_weight=2.0, encoder_embed="none")
+    assert m.params["encoder"] == {"weight": 2.0, "storage": "none"}
+    assert m.info()["encoder"] is not None
+    f16 = newsclass.train(TEXTS, {"topic": TOPICS}, c=10, encoder=ENCODER)
+    assert f16.params["encoder"]["storage"] == "f16"
+    assert len(f16.to_bytes()) > 10_000_000  # it carries the encoder's weights
+    again = newsclass.Model.from_bytes(f16.to_bytes())
+    assert again.predict(TEXTS, probs=True) == f16.predict(TEXTS, probs=True)

@@ -10,7 +10,9 @@ pa = pytest.importorskip("pyarrow", reason="pyarrow is not installed")
 
 @pytest.fixture(scope="module")
 def model():
-    return newsclass.Model.default()
+    # The fast model (TF-IDF only): these tests push thousands of rows through it. The default
+    # (encoder) model is checked on a few rows below.
+    return newsclass.Model.fast()
 
 
 def expected_columns(model, texts):
@@ -88,10 +90,11 @@ def test_bad_arrays_raise(model):
         model.predict_arrow(pa.array(["a"]), threads=0)
 
 
-def test_classify_articles_arrow_equals_classify_article():
+@pytest.mark.parametrize("name", ["fast", "default"])
+def test_classify_articles_arrow_equals_classify_article(name):
     """One row per sentence, the same sentences, offsets, labels and scores as classify_article;
     null and empty articles give no rows; `article` counts rows across chunks."""
-    m = newsclass.Model.default()
+    m = getattr(newsclass.Model, name)()
     example = (ROOT / "data" / "example-article.txt").read_text(encoding="utf-8")
     articles = [example, None, "", "Five people died. Les négociations reprennent à Genève.",
                 "Troops crossed the river"]
@@ -115,8 +118,16 @@ def test_classify_articles_arrow_equals_classify_article():
             [s["topic"]["prob"] for s in scores], abs=5.01e-5)
 
 
-def test_classify_articles_arrow_rejects_what_is_not_text():
+def test_default_model_predict_arrow_on_a_few_rows():
+    """The encoder model through predict_arrow: the labels and scores of predict."""
     m = newsclass.Model.default()
+    texts = ["Gunmen attacked a border post.", None, "The envoys met for talks.", "",
+             "Five people died in the blast."]
+    check(m, pa.array(texts), texts)
+
+
+def test_classify_articles_arrow_rejects_what_is_not_text():
+    m = newsclass.Model.fast()
     with pytest.raises(TypeError, match="classify_articles_arrow takes"):
         m.classify_articles_arrow(pa.array([1, 2]))
     with pytest.raises(TypeError, match="classify_articles_arrow takes"):

@@ -1,8 +1,13 @@
-"""The package gives what the command line gives: models, predictions, evaluations."""
+"""The package gives what the command line gives: models, predictions, evaluations.
+
+The volume comparisons (data/test.csv) use the fast model (TF-IDF only, `--model fast`); the
+default model (TF-IDF + sentence encoder, ~100x slower) is compared on the example article."""
+
+import pytest
 
 import newsclass
 
-from conftest import DATA, jsonl
+from conftest import DATA, MODELS, jsonl
 
 OPTIONS = dict(c=10, ngram_range=(1, 3), min_df=2, sublinear_tf=True, class_weight="balanced")
 FLAGS = ["--c", "10", "--ngram-range", "1,3", "--min-df", "2", "--sublinear-tf",
@@ -39,21 +44,26 @@ def test_round_trip_predicts_as_the_cli(cli, train_data, test_data, tmp_path):
 
 
 def test_evaluate_is_the_cli_report(cli, test_data, tmp_path):
-    m = newsclass.Model.default()
-    m.save(tmp_path / "d.newsclass")
+    m = newsclass.Model.fast()
+    m.save(tmp_path / "f.newsclass")
     import json
-    expected = json.loads(cli("eval", "--model", tmp_path / "d.newsclass", "--format", "json",
-                              "--data", DATA / "test.csv"))
     texts, labels = test_data
-    assert m.evaluate(texts, labels) == expected
+    for model in ["fast", tmp_path / "f.newsclass"]:
+        expected = json.loads(cli("eval", "--model", model, "--format", "json",
+                                  "--data", DATA / "test.csv"))
+        assert m.evaluate(texts, labels) == expected
 
 
-def test_default_model_classifies_the_example_article_as_the_cli(cli):
-    m = newsclass.Model.default()
+@pytest.mark.parametrize("name", ["default", "fast"])
+def test_builtin_model_classifies_the_example_article_as_the_cli(cli, name):
+    """`Model.default()` is `newsclass predict` without --model, `Model.fast()` with --model fast:
+    exactly the same rows."""
+    m = getattr(newsclass.Model, name)()
+    flags = [] if name == "default" else ["--model", "fast"]
     text = (DATA / "example-article.txt").read_text(encoding="utf-8")
     for extra, kwargs in [([], {}), (["--probs", "--explain=3", "--min-prob", "0.9"],
                                      dict(probs=True, explain=3, min_prob=0.9))]:
-        out = cli("predict", "--format", "jsonl", *extra, "data/example-article.txt")
+        out = cli("predict", *flags, "--format", "jsonl", *extra, "data/example-article.txt")
         got = m.classify_article(text, source="data/example-article.txt", **kwargs)
         assert got == jsonl(out)
         assert len(got) == 9
@@ -61,5 +71,7 @@ def test_default_model_classifies_the_example_article_as_the_cli(cli):
         assert m.classify_article(text, **kwargs) == without_source(jsonl(out))
 
 
-def test_default_model_bytes_are_the_shipped_file():
-    assert newsclass.Model.default().to_bytes() == (DATA.parent / "models" / "default.newsclass").read_bytes()
+@pytest.mark.parametrize("name", ["default", "fast"])
+def test_builtin_model_bytes_are_the_shipped_file(name):
+    got = getattr(newsclass.Model, name)().to_bytes()
+    assert got == (MODELS / f"{name}.newsclass").read_bytes()

@@ -1,5 +1,7 @@
 """newsclass on Apache Spark in local mode (local[2]): the rows written equal the CLI's on the
-same articles.
+same articles. The archive goes through the fast model (`model="fast"`, the CLI's `--model
+fast`); a few articles go through the default (encoder) model, whose ~49 MB of bytes are
+broadcast like any other.
 
 Skips, with the reason, when pyspark or Java is missing, or when the CLI binary is not built."""
 
@@ -71,6 +73,7 @@ def _cli_rows(cli, tmp_path, ids, texts, model_path=None):
         files.append(str(p))
     args = ["predict", "--quiet", "--format", "jsonl"]
     if model_path:
+        # A model file, or a built-in name ("fast").
         args += ["--model", model_path]
     out = cli(*args, *files)
     rows = {}
@@ -98,12 +101,40 @@ def test_archive_rows_equal_the_cli(spark, cli, tmp_path):
     src = tmp_path / "articles.parquet"
     pq.write_table(pa.table({"id": ids, "text": texts}), str(src))
     out = tmp_path / "sentences.parquet"
-    classify_archive(spark, str(src), str(out))
+    classify_archive(spark, str(src), str(out), model="fast")
     got = pq.read_table(str(out)).to_pylist()
-    model = newsclass.Model.default()
+    model = newsclass.Model.fast()
     assert set(got[0]) == {"id", "sentence", "start", "end", "text", "topic", "topic_score",
                            "stance", "stance_score"}
-    _check_equal(got, _cli_rows(cli, tmp_path, ids, texts), model.heads)
+    _check_equal(got, _cli_rows(cli, tmp_path, ids, texts, "fast"), model.heads)
+
+
+def test_default_encoder_model_is_broadcast_and_equals_the_cli(spark, cli, tmp_path):
+    """No model given: the built-in default (encoder) model, as the CLI without --model."""
+    from newsclass.spark import classify_dataframe
+
+    ids, texts = _archive(tmp_path)
+    ids, texts = ids[:4] + ids[-4:], texts[:4] + texts[-4:]
+    df = spark.createDataFrame(list(zip(ids, texts)), "id string, text string").repartition(2)
+    got = [r.asDict() for r in classify_dataframe(df).collect()]
+    assert len(got) > 10
+    _check_equal(got, _cli_rows(cli, tmp_path, ids, texts), newsclass.Model.default().heads)
+
+
+def test_load_model_names(tmp_path, monkeypatch):
+    from newsclass.spark import load_model
+
+    fast = newsclass.Model.fast().to_bytes()
+    assert load_model("fast").to_bytes() == fast
+    assert load_model(None).to_bytes() == load_model("default").to_bytes()
+    assert load_model(None).to_bytes() != fast
+    small = newsclass.train(["Troops shelled the town.", "The envoys met."] * 3,
+                            {"topic": ["security", "diplomacy"] * 3})
+    small.save(str(tmp_path / "fast"))
+    monkeypatch.chdir(tmp_path)
+    # As with the CLI's --model, an existing file wins over the built-in name.
+    assert load_model("fast").to_bytes() == small.to_bytes()
+    assert load_model(small) is small
 
 
 def test_jsonl_input_and_a_trained_model_shipped_as_bytes(spark, cli, tmp_path):
