@@ -355,7 +355,7 @@ pub fn load_model_with(
 
 /// `--encoder-embed`: which copy of the sentence encoder a model file carries.
 #[cfg(feature = "encoder")]
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EmbedArg {
     /// The weights in f32 (self-contained, largest).
     F32,

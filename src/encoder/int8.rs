@@ -138,9 +138,9 @@ impl Packed {
         let groups = kp / 4;
         let mut data = vec![0i8; np * kp];
         let mut corr = vec![0i32; np];
-        for j in 0..n {
+        for (j, c) in corr.iter_mut().enumerate().take(n) {
             let row = &w.q[j * k..(j + 1) * k];
-            corr[j] = 128 * row.iter().map(|&v| i32::from(v)).sum::<i32>();
+            *c = 128 * row.iter().map(|&v| i32::from(v)).sum::<i32>();
             let (block, jj) = (j / NR, j % NR);
             for (kk, &v) in row.iter().enumerate() {
                 data[((block * groups + kk / 4) * NR + jj) * 4 + kk % 4] = v;
@@ -177,7 +177,7 @@ impl QActs {
     /// Quantizes the rows of `x` (row-major, `cols` wide) into this buffer, each value first
     /// multiplied by its column's factor in `mul` when given.
     pub(crate) fn quantize(&mut self, x: &[f32], cols: usize, mul: Option<&[f32]>) {
-        let rows = if cols == 0 { 0 } else { x.len() / cols };
+        let rows = x.len().checked_div(cols).unwrap_or(0);
         let kp = round_up(cols, 4);
         self.rows = rows;
         self.cols = cols;

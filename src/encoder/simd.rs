@@ -47,7 +47,7 @@ pub(crate) fn gemm_vnni(a: &QActs, p: &Packed, out: &mut [f32], n_out: usize, ad
         "the VNNI kernel needs an AVX-512 VNNI CPU"
     );
     assert_eq!(a.kp, p.kp, "packed input width");
-    assert!(n_out <= p.np && p.np % NR == 0, "packed outputs");
+    assert!(n_out <= p.np && p.np.is_multiple_of(NR), "packed outputs");
     assert!(a.data.len() >= a.rows * a.kp && a.scale.len() >= a.rows);
     assert!(p.data.len() >= p.np * p.kp && p.corr.len() >= p.np);
     assert!(p.scale.len() >= p.np && p.bias.len() >= p.np);
