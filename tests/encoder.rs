@@ -631,7 +631,11 @@ mod pipeline {
     fn self_contained_models_round_trip_byte_identical() {
         let (_dir, enc) = tiny();
         let d = data();
-        for storage in [EncoderStorage::F32, EncoderStorage::F16] {
+        for storage in [
+            EncoderStorage::F32,
+            EncoderStorage::F16,
+            EncoderStorage::Int8,
+        ] {
             let p = Pipeline::fit_with_encoder(&params(storage, 1.0), &d, &enc).unwrap();
             assert_eq!(
                 p.encoder().unwrap().identity().precision,
@@ -670,6 +674,46 @@ mod pipeline {
         assert_ne!(a, b);
         assert!(super::cosine(a.as_slice().unwrap(), b.as_slice().unwrap()) > 0.999);
         assert!(f16.quantized(Precision::F32).is_err());
+    }
+
+    /// An int8 encoder survives the model file exactly (same embeddings, bit for bit), records
+    /// its precision, and cannot be turned into another precision.
+    #[test]
+    fn int8_encoders_round_trip_through_the_model_file() {
+        let (_dir, enc) = tiny();
+        let d = data();
+        let int8 = enc.quantized(Precision::Int8).unwrap();
+        assert_eq!(int8.identity().precision, Precision::Int8);
+        assert!(!int8.identity().same_output(enc.identity()));
+        let p = Pipeline::fit_with_encoder(&params(EncoderStorage::Int8, 1.0), &d, &enc).unwrap();
+        let bytes = p.to_bytes();
+        let header = Pipeline::read_header(&bytes).unwrap();
+        assert_eq!(header.encoder.unwrap().precision, Precision::Int8);
+        let q = Pipeline::from_bytes(&bytes).unwrap();
+        let texts = [
+            "the troops shelled the town",
+            "envoys signed a truce in the town .",
+        ];
+        let (a, b) = (
+            int8.embed(&texts).unwrap().vectors,
+            q.encoder().unwrap().embed(&texts).unwrap().vectors,
+        );
+        assert_eq!(a, b);
+        // Close to f32, not equal.
+        let f = enc.embed(&texts).unwrap().vectors;
+        assert_ne!(a, f);
+        for (x, y) in a.rows().into_iter().zip(f.rows()) {
+            let c = super::cosine(x.as_slice().unwrap(), y.as_slice().unwrap());
+            assert!(c > 0.99, "cosine {c}");
+        }
+        // Rounding is one way, from f32 only.
+        assert!(int8.quantized(Precision::F32).is_err());
+        assert!(int8.quantized(Precision::F16).is_err());
+        assert!(enc
+            .quantized(Precision::F16)
+            .unwrap()
+            .quantized(Precision::Int8)
+            .is_err());
     }
 
     #[test]

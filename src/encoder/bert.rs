@@ -398,29 +398,25 @@ impl Bert {
         };
         let is_i8 = |n: &str| st.dtype(n) == Some("I8");
         // PyTorch's Linear weight is [out, in].
-        let parts = |p: &str, n_in: usize, n_out: usize| -> Result<Linear, EncoderError> {
+        let linear = |p: &str, n_in: usize, n_out: usize| -> Result<Linear, EncoderError> {
             let w = name(&format!("{p}.weight"));
-            let b = vector(st, &name(&format!("{p}.bias")), n_out)?;
+            let bias = || vector(st, &name(&format!("{p}.bias")), n_out);
             Ok(if is_i8(&w) {
+                let q = qmatrix(st, path, &w, n_out, n_in)?;
                 let mul = name(&format!("{p}.input_mul"));
                 let mul = if st.contains(&mul) {
                     Some(st.f32(&mul, &[n_in])?)
                 } else {
                     None
                 };
-                Linear::Int8(QLinear::new(
-                    qmatrix(st, path, &w, n_out, n_in)?,
-                    b.to_vec(),
-                    mul,
-                ))
+                Linear::Int8(QLinear::new(q, bias()?.to_vec(), mul))
             } else {
                 Linear::F32 {
                     w: matrix(st, &w, n_out, n_in)?,
-                    b,
+                    b: bias()?,
                 }
             })
         };
-        let linear = |p: &str, n_in: usize, n_out: usize| parts(p, n_in, n_out);
         let mut layers = Vec::with_capacity(config.layers);
         for i in 0..config.layers {
             let p = format!("encoder.layer.{i}");
