@@ -414,13 +414,17 @@ pub fn load_model_with(
 
 /// `--encoder-embed`: which copy of the sentence encoder a model file carries.
 #[cfg(feature = "encoder")]
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EmbedArg {
     /// The weights in f32 (self-contained, largest).
     F32,
     /// The weights rounded to f16 (self-contained, half the size; the model is fitted with
     /// the rounded encoder).
     F16,
+    /// The dense layers' and word embeddings' weights quantized to int8 with a scale per row
+    /// (self-contained, about a quarter of f32; computes in integer arithmetic; the model is
+    /// fitted with the int8 encoder).
+    Int8,
     /// Only the encoder's identity: predicting needs --encoder DIR.
     None,
 }
@@ -431,6 +435,7 @@ impl From<EmbedArg> for newsclass::encoder::EncoderStorage {
         match a {
             EmbedArg::F32 => Self::F32,
             EmbedArg::F16 => Self::F16,
+            EmbedArg::Int8 => Self::Int8,
             EmbedArg::None => Self::None,
         }
     }

@@ -34,6 +34,17 @@ pub struct Args {
     #[cfg(feature = "encoder")]
     #[arg(long, value_name = "N", default_value_t = newsclass::encoder::DEFAULT_BATCH_TOKENS, requires = "encoder")]
     encoder_batch_tokens: usize,
+    /// With --encoder: the precision the encoder computes with (f16 and int8 quantize the
+    /// loaded weights, as train's --encoder-embed; the load time then includes that step).
+    #[cfg(feature = "encoder")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "P",
+        default_value = "f32",
+        requires = "encoder"
+    )]
+    encoder_precision: super::args::EmbedArg,
 }
 
 fn median_time(repeat: usize, mut f: impl FnMut()) -> f64 {
@@ -52,7 +63,11 @@ pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
     // A bad encoder directory fails before anything is timed or printed.
     #[cfg(feature = "encoder")]
     let encoder = match &a.encoder {
-        Some(dir) => Some(load_encoder(dir, a.encoder_batch_tokens)?),
+        Some(dir) => Some(load_encoder(
+            dir,
+            a.encoder_batch_tokens,
+            a.encoder_precision,
+        )?),
         None => None,
     };
     let load_start = Instant::now();
@@ -140,7 +155,14 @@ pub fn run(a: Args, _quiet: bool) -> anyhow::Result<()> {
     }
     #[cfg(feature = "encoder")]
     if let (Some(dir), Some(encoder)) = (&a.encoder, encoder) {
-        bench_encoder(&mut out, dir, encoder, data.texts(), a.repeat)?;
+        bench_encoder(
+            &mut out,
+            dir,
+            encoder,
+            data.texts(),
+            a.repeat,
+            a.encoder_precision,
+        )?;
     }
     Ok(())
 }
@@ -153,20 +175,24 @@ const ARTICLE_ROWS: usize = 25;
 fn load_encoder(
     dir: &std::path::Path,
     batch_tokens: usize,
-) -> anyhow::Result<newsclass::encoder::Encoder> {
-    Ok(newsclass::encoder::Encoder::load(dir)?.with_batch_tokens(batch_tokens)?)
+    precision: super::args::EmbedArg,
+) -> anyhow::Result<std::sync::Arc<newsclass::encoder::Encoder>> {
+    let e = newsclass::encoder::Encoder::load(dir)?.with_batch_tokens(batch_tokens)?;
+    let storage: newsclass::encoder::EncoderStorage = precision.into();
+    Ok(std::sync::Arc::new(e).quantized(storage.precision())?)
 }
 
 #[cfg(feature = "encoder")]
 fn bench_encoder(
     out: &mut impl Write,
     dir: &std::path::Path,
-    encoder: newsclass::encoder::Encoder,
+    encoder: std::sync::Arc<newsclass::encoder::Encoder>,
     texts: &[String],
     repeat: usize,
+    precision: super::args::EmbedArg,
 ) -> anyhow::Result<()> {
     let batch_tokens = encoder.batch_tokens();
-    let load = |dir: &std::path::Path| load_encoder(dir, batch_tokens);
+    let load = |dir: &std::path::Path| load_encoder(dir, batch_tokens, precision);
     let t_load = median_time(repeat, || {
         black_box(load(dir).ok());
     });
@@ -178,6 +204,7 @@ fn bench_encoder(
         }
     });
     let first = first.expect("at least one run")?;
+    let first_precision = encoder.identity().precision;
     drop(encoder);
     let article = &texts[..texts.len().min(ARTICLE_ROWS)];
     let t_article = median_time(repeat, || {
@@ -187,8 +214,9 @@ fn bench_encoder(
     let n = texts.len() as f64;
     writeln!(
         out,
-        "encoder {}: {:.1} tokens per row, {} rows cut at the token limit, {} tokens per batch",
+        "encoder {} ({}): {:.1} tokens per row, {} rows cut at the token limit, {} tokens per batch",
         dir.display(),
+        first_precision,
         first.n_tokens as f64 / n,
         first.n_truncated,
         batch_tokens

@@ -13,7 +13,8 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView1, Axis};
 use serde::Deserialize;
 
-use super::safetensors::SafeTensors;
+use super::int8::{smoothing, QActs, QLinear, QMatrix};
+use super::safetensors::{SafeTensors, Values};
 use crate::error::EncoderError;
 
 /// The fields of a Hugging Face `config.json` that a BERT encoder needs.
@@ -144,26 +145,123 @@ impl BertConfig {
     }
 }
 
-/// A dense layer `y = x · wᵀ + b`, with `w` stored as PyTorch stores it, `[out, in]`
-/// (the matrix product reads it transposed through strides; no copy).
+/// A dense layer `y = x · wᵀ + b`, with `w` stored as PyTorch stores it, `[out, in]`: in f32
+/// (the matrix product reads it transposed through strides; no copy), or quantized to int8
+/// (see [`super::int8`]).
 #[derive(Debug)]
-struct Linear {
-    w: Array2<f32>,
-    b: Array1<f32>,
+enum Linear {
+    F32 { w: Array2<f32>, b: Array1<f32> },
+    Int8(QLinear),
 }
 
 impl Linear {
-    /// `out = x · wᵀ + b`.
-    fn forward(&self, x: &Array2<f32>, out: &mut Array2<f32>) {
-        out.assign(&self.b.broadcast(out.raw_dim()).expect("bias width"));
-        general_mat_mul(1.0, x, &self.w.t(), 1.0, out);
+    /// `out = x · wᵀ + b`; `q` holds the quantized `x` of an int8 layer.
+    fn forward(&self, x: &Array2<f32>, out: &mut Array2<f32>, q: &mut QActs) {
+        match self {
+            Linear::F32 { w, b } => {
+                out.assign(&b.broadcast(out.raw_dim()).expect("bias width"));
+                general_mat_mul(1.0, x, &w.t(), 1.0, out);
+            }
+            Linear::Int8(l) => Self::int8(l, x, out, q, false),
+        }
     }
 
     /// `out += x · wᵀ + b` (a residual connection).
-    fn forward_add(&self, x: &Array2<f32>, out: &mut Array2<f32>) {
-        *out += &self.b;
-        general_mat_mul(1.0, x, &self.w.t(), 1.0, out);
+    fn forward_add(&self, x: &Array2<f32>, out: &mut Array2<f32>, q: &mut QActs) {
+        match self {
+            Linear::F32 { w, b } => {
+                *out += b;
+                general_mat_mul(1.0, x, &w.t(), 1.0, out);
+            }
+            Linear::Int8(l) => Self::int8(l, x, out, q, true),
+        }
     }
+
+    fn int8(l: &QLinear, x: &Array2<f32>, out: &mut Array2<f32>, q: &mut QActs, add: bool) {
+        q.quantize(
+            x.as_slice().expect("standard layout"),
+            l.w.cols,
+            l.input_mul.as_deref(),
+        );
+        l.forward(q, out.as_slice_mut().expect("standard layout"), add);
+    }
+
+    /// The weight (`[out, in]`, rows `rows`) and bias as a model file stores them: `name.weight`
+    /// and `name.bias`, plus `name.weight_scale` (row scales) and, for smoothed inputs,
+    /// `name.input_mul` for int8 weights. With `int8`, f32 weights are quantized here, smoothed
+    /// first when `act` estimates the inputs' magnitudes (see [`smoothing`]).
+    fn tensors(
+        &self,
+        name: &str,
+        rows: std::ops::Range<usize>,
+        int8: bool,
+        act: Option<&[f32]>,
+    ) -> Vec<Tensor> {
+        let mut out = Vec::new();
+        let bias = match self {
+            Linear::F32 { w, b } => {
+                let (n, k) = (rows.len(), w.ncols());
+                if int8 {
+                    let all: Vec<f32> = w.iter().copied().collect();
+                    let s = act.map(|a| smoothing(a, &all, k));
+                    let mut part: Vec<f32> =
+                        w.slice(s![rows.clone(), ..]).iter().copied().collect();
+                    if let Some(s) = &s {
+                        for row in part.chunks_exact_mut(k) {
+                            row.iter_mut().zip(s).for_each(|(v, s)| *v *= s);
+                        }
+                    }
+                    let mul = s.map(|s| s.iter().map(|s| 1.0 / s).collect());
+                    out.extend(qtensors(name, &QMatrix::quantize(&part, n, k), mul));
+                } else {
+                    let part = w.slice(s![rows.clone(), ..]).iter().copied().collect();
+                    out.push((format!("{name}.weight"), vec![n, k], Values::F32(part)));
+                }
+                b.slice(s![rows]).to_vec()
+            }
+            Linear::Int8(l) => {
+                out.extend(qtensors(
+                    name,
+                    &l.w.slice_rows(rows.clone()),
+                    l.input_mul.clone(),
+                ));
+                l.b[rows].to_vec()
+            }
+        };
+        out.push((format!("{name}.bias"), vec![bias.len()], Values::F32(bias)));
+        out
+    }
+}
+
+/// One tensor of a model file: name, shape, values.
+type Tensor = (String, Vec<usize>, Values);
+
+/// `name.weight` (`I8`), `name.weight_scale` (`F32`, one per row) of a quantized matrix, and
+/// `name.input_mul` (`F32`, one per column) when given.
+fn qtensors(name: &str, m: &QMatrix, input_mul: Option<Vec<f32>>) -> Vec<Tensor> {
+    let mut out = vec![
+        (
+            format!("{name}.weight"),
+            vec![m.rows, m.cols],
+            Values::I8(m.q.clone()),
+        ),
+        (
+            format!("{name}.weight_scale"),
+            vec![m.rows],
+            Values::F32(m.scale.clone()),
+        ),
+    ];
+    if let Some(mul) = input_mul {
+        out.push((format!("{name}.input_mul"), vec![m.cols], Values::F32(mul)));
+    }
+    out
+}
+
+/// The word-embedding table: f32, or int8 with a scale per row (dequantized at lookup).
+#[derive(Debug)]
+enum Table {
+    F32(Array2<f32>),
+    Int8(QMatrix),
 }
 
 #[derive(Debug)]
@@ -209,7 +307,7 @@ struct Layer {
 #[derive(Debug)]
 pub(crate) struct Bert {
     config: BertConfig,
-    word: Array2<f32>,
+    word: Table,
     position: Array2<f32>,
     token_type: Array2<f32>,
     embedding_norm: LayerNorm,
@@ -231,6 +329,8 @@ struct Scratch {
     attention: Array2<f32>,
     intermediate: Array2<f32>,
     scores: Vec<f32>,
+    /// Quantized activations of the int8 layers.
+    q: QActs,
 }
 
 fn matrix(
@@ -247,10 +347,39 @@ fn vector(st: &SafeTensors, name: &str, n: usize) -> Result<Array1<f32>, Encoder
     Ok(Array1::from(st.f32(name, &[n])?))
 }
 
+/// The int8 matrix `name` (`I8`, `[rows, cols]`) with its scales `name_scale` (`F32`,
+/// `[rows]`, finite and not negative).
+fn qmatrix(
+    st: &SafeTensors,
+    path: &Path,
+    name: &str,
+    rows: usize,
+    cols: usize,
+) -> Result<QMatrix, EncoderError> {
+    let q = st.i8(name, &[rows, cols])?;
+    let scale = st.f32(&format!("{name}_scale"), &[rows])?;
+    if let Some(i) = scale.iter().position(|&s| s < 0.0) {
+        return Err(EncoderError::Weights {
+            path: path.to_path_buf(),
+            reason: format!("tensor {name}_scale holds a negative scale at index {i}"),
+        });
+    }
+    Ok(QMatrix {
+        rows,
+        cols,
+        q,
+        scale,
+    })
+}
+
 impl Bert {
     /// Takes the weights out of a parsed `model.safetensors`, checking every shape against the
     /// configuration. Tensor names may carry a `bert.` prefix (as in `BertForMaskedLM` files).
-    pub(crate) fn load(config: BertConfig, st: &SafeTensors) -> Result<Self, EncoderError> {
+    pub(crate) fn load(
+        config: BertConfig,
+        st: &SafeTensors,
+        path: &Path,
+    ) -> Result<Self, EncoderError> {
         let prefix = if !st.contains("embeddings.word_embeddings.weight")
             && st.contains("bert.embeddings.word_embeddings.weight")
         {
@@ -267,11 +396,25 @@ impl Bert {
                 eps: config.eps,
             })
         };
+        let is_i8 = |n: &str| st.dtype(n) == Some("I8");
         // PyTorch's Linear weight is [out, in].
         let linear = |p: &str, n_in: usize, n_out: usize| -> Result<Linear, EncoderError> {
-            Ok(Linear {
-                w: matrix(st, &name(&format!("{p}.weight")), n_out, n_in)?,
-                b: vector(st, &name(&format!("{p}.bias")), n_out)?,
+            let w = name(&format!("{p}.weight"));
+            let bias = || vector(st, &name(&format!("{p}.bias")), n_out);
+            Ok(if is_i8(&w) {
+                let q = qmatrix(st, path, &w, n_out, n_in)?;
+                let mul = name(&format!("{p}.input_mul"));
+                let mul = if st.contains(&mul) {
+                    Some(st.f32(&mul, &[n_in])?)
+                } else {
+                    None
+                };
+                Linear::Int8(QLinear::new(q, bias()?.to_vec(), mul))
+            } else {
+                Linear::F32 {
+                    w: matrix(st, &w, n_out, n_in)?,
+                    b: bias()?,
+                }
             })
         };
         let mut layers = Vec::with_capacity(config.layers);
@@ -282,11 +425,33 @@ impl Bert {
                 linear(&format!("{p}.attention.self.key"), h, h)?,
                 linear(&format!("{p}.attention.self.value"), h, h)?,
             );
-            let qkv = Linear {
-                w: ndarray::concatenate(Axis(0), &[q.w.view(), k.w.view(), v.w.view()])
-                    .expect("same rows"),
-                b: ndarray::concatenate(Axis(0), &[q.b.view(), k.b.view(), v.b.view()])
-                    .expect("vectors"),
+            let qkv = match (q, k, v) {
+                (
+                    Linear::F32 { w: qw, b: qb },
+                    Linear::F32 { w: kw, b: kb },
+                    Linear::F32 { w: vw, b: vb },
+                ) => Linear::F32 {
+                    w: ndarray::concatenate(Axis(0), &[qw.view(), kw.view(), vw.view()])
+                        .expect("same rows"),
+                    b: ndarray::concatenate(Axis(0), &[qb.view(), kb.view(), vb.view()])
+                        .expect("vectors"),
+                },
+                (Linear::Int8(q), Linear::Int8(k), Linear::Int8(v))
+                    if q.input_mul == k.input_mul && q.input_mul == v.input_mul =>
+                {
+                    let b = [q.b.as_slice(), &k.b, &v.b].concat();
+                    let w = QMatrix::stack(&[&q.w, &k.w, &v.w]);
+                    Linear::Int8(QLinear::new(w, b, q.input_mul.clone()))
+                }
+                _ => {
+                    return Err(EncoderError::Weights {
+                        path: path.to_path_buf(),
+                        reason: format!(
+                            "the query, key and value weights of layer {i} mix I8 and floats, \
+                             or have different input factors"
+                        ),
+                    })
+                }
             };
             layers.push(Layer {
                 qkv,
@@ -297,14 +462,15 @@ impl Bert {
                 output_norm: norm(&format!("{p}.output.LayerNorm"))?,
             });
         }
+        let word_name = name("embeddings.word_embeddings.weight");
+        let word = if is_i8(&word_name) {
+            Table::Int8(qmatrix(st, path, &word_name, config.vocab, h)?)
+        } else {
+            Table::F32(matrix(st, &word_name, config.vocab, h)?)
+        };
         Ok(Bert {
             config,
-            word: matrix(
-                st,
-                &name("embeddings.word_embeddings.weight"),
-                config.vocab,
-                h,
-            )?,
+            word,
             position: matrix(
                 st,
                 &name("embeddings.position_embeddings.weight"),
@@ -322,23 +488,47 @@ impl Bert {
         })
     }
 
+    /// True when the dense layers and the word embeddings are int8.
+    pub(crate) fn is_int8(&self) -> bool {
+        matches!(self.word, Table::Int8(_))
+            && self.layers.iter().all(|l| {
+                [&l.qkv, &l.attention_out, &l.intermediate, &l.output]
+                    .iter()
+                    .all(|lin| matches!(lin, Linear::Int8(_)))
+            })
+    }
+
     /// Every weight under the name [`Bert::load`] reads it by (without a prefix), with its
-    /// shape: what a safetensors file of this model holds.
-    pub(crate) fn tensors(&self) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+    /// shape: what a safetensors file of this model holds. With `int8`, f32 weights of the
+    /// dense layers and the word embeddings are quantized (int8 ones are always given as such).
+    pub(crate) fn tensors(&self, int8: bool) -> Vec<Tensor> {
         let h = self.config.hidden;
         let mut out = Vec::new();
-        let mut matrix = |name: String, m: ndarray::ArrayView2<f32>| {
-            out.push((name, m.shape().to_vec(), m.iter().copied().collect()));
+        let matrix = |name: &str, m: &Array2<f32>| -> Tensor {
+            (
+                name.to_string(),
+                m.shape().to_vec(),
+                Values::F32(m.iter().copied().collect()),
+            )
         };
-        matrix("embeddings.word_embeddings.weight".into(), self.word.view());
-        matrix(
-            "embeddings.position_embeddings.weight".into(),
-            self.position.view(),
-        );
-        matrix(
-            "embeddings.token_type_embeddings.weight".into(),
-            self.token_type.view(),
-        );
+        let word = "embeddings.word_embeddings";
+        match &self.word {
+            Table::F32(w) if int8 => {
+                let (n, k) = w.dim();
+                let values: Vec<f32> = w.iter().copied().collect();
+                out.extend(qtensors(word, &QMatrix::quantize(&values, n, k), None));
+            }
+            Table::F32(w) => out.push(matrix(&format!("{word}.weight"), w)),
+            Table::Int8(q) => out.extend(qtensors(word, q, None)),
+        }
+        out.push(matrix(
+            "embeddings.position_embeddings.weight",
+            &self.position,
+        ));
+        out.push(matrix(
+            "embeddings.token_type_embeddings.weight",
+            &self.token_type,
+        ));
         let mut vectors: Vec<(String, &Array1<f32>)> = vec![
             (
                 "embeddings.LayerNorm.weight".into(),
@@ -349,22 +539,43 @@ impl Bert {
                 &self.embedding_norm.beta,
             ),
         ];
+        // The layers that read a layer norm's output are smoothed, with |γ| + |β| of that norm
+        // as the estimate of their inputs' magnitudes.
+        let act = |n: &LayerNorm| -> Vec<f32> {
+            n.gamma
+                .iter()
+                .zip(&n.beta)
+                .map(|(g, b)| g.abs() + b.abs())
+                .collect()
+        };
         for (i, layer) in self.layers.iter().enumerate() {
             let p = format!("encoder.layer.{i}");
+            let before = if i == 0 {
+                &self.embedding_norm
+            } else {
+                &self.layers[i - 1].output_norm
+            };
+            let qkv_act = act(before);
             for (k, part) in ["query", "key", "value"].iter().enumerate() {
-                let rows = s![k * h..(k + 1) * h, ..];
-                matrix(
-                    format!("{p}.attention.self.{part}.weight"),
-                    layer.qkv.w.slice(rows),
-                );
+                out.extend(layer.qkv.tensors(
+                    &format!("{p}.attention.self.{part}"),
+                    k * h..(k + 1) * h,
+                    int8,
+                    Some(&qkv_act),
+                ));
             }
-            for (name, lin) in [
-                ("attention.output.dense", &layer.attention_out),
-                ("intermediate.dense", &layer.intermediate),
-                ("output.dense", &layer.output),
+            let inter_act = act(&layer.attention_norm);
+            for (name, lin, n, a) in [
+                ("attention.output.dense", &layer.attention_out, h, None),
+                (
+                    "intermediate.dense",
+                    &layer.intermediate,
+                    self.config.intermediate,
+                    Some(&inter_act[..]),
+                ),
+                ("output.dense", &layer.output, h, None),
             ] {
-                matrix(format!("{p}.{name}.weight"), lin.w.view());
-                vectors.push((format!("{p}.{name}.bias"), &lin.b));
+                out.extend(lin.tensors(&format!("{p}.{name}"), 0..n, int8, a));
             }
             for (name, norm) in [
                 ("attention.output.LayerNorm", &layer.attention_norm),
@@ -374,17 +585,8 @@ impl Bert {
                 vectors.push((format!("{p}.{name}.bias"), &norm.beta));
             }
         }
-        for (i, layer) in self.layers.iter().enumerate() {
-            for (k, part) in ["query", "key", "value"].iter().enumerate() {
-                out.push((
-                    format!("encoder.layer.{i}.attention.self.{part}.bias"),
-                    vec![h],
-                    layer.qkv.b.slice(s![k * h..(k + 1) * h]).to_vec(),
-                ));
-            }
-        }
         for (name, v) in vectors {
-            out.push((name, vec![v.len()], v.to_vec()));
+            out.push((name, vec![v.len()], Values::F32(v.to_vec())));
         }
         out
     }
@@ -406,7 +608,10 @@ impl Bert {
         for seq in batch {
             for (pos, (&id, &tt)) in seq.ids.iter().zip(&seq.type_ids).enumerate() {
                 let mut r = x.row_mut(row);
-                r.assign(&self.word.row(id as usize));
+                match &self.word {
+                    Table::F32(w) => r.assign(&w.row(id as usize)),
+                    Table::Int8(q) => q.row_into(id as usize, r.as_slice_mut().expect("a row")),
+                }
                 r += &self.position.row(pos);
                 r += &self.token_type.row(tt as usize);
                 row += 1;
@@ -419,6 +624,7 @@ impl Bert {
             attention: Array2::zeros((n_tokens, h)),
             intermediate: Array2::zeros((n_tokens, self.config.intermediate)),
             scores: Vec::new(),
+            q: QActs::default(),
         };
         for layer in &self.layers {
             self.layer(layer, batch, &mut x, &mut scratch);
@@ -443,7 +649,7 @@ impl Bert {
         let heads = self.config.heads;
         let dh = h / heads;
         let scale = 1.0 / (dh as f32).sqrt();
-        layer.qkv.forward(x, &mut sc.qkv);
+        layer.qkv.forward(x, &mut sc.qkv, &mut sc.q);
         let qkv = sc.qkv.as_slice().expect("standard layout");
         let context = sc.context.as_slice_mut().expect("standard layout");
         let width = 3 * h;
@@ -478,17 +684,17 @@ impl Bert {
         sc.attention.assign(x);
         layer
             .attention_out
-            .forward_add(&sc.context, &mut sc.attention);
+            .forward_add(&sc.context, &mut sc.attention, &mut sc.q);
         layer.attention_norm.forward(&mut sc.attention);
         // x = LayerNorm(attention + GELU(attention · W1 + b1) · W2 + b2)
         layer
             .intermediate
-            .forward(&sc.attention, &mut sc.intermediate);
+            .forward(&sc.attention, &mut sc.intermediate, &mut sc.q);
         for v in sc.intermediate.as_slice_mut().expect("standard layout") {
             *v = gelu(*v);
         }
         x.assign(&sc.attention);
-        layer.output.forward_add(&sc.intermediate, x);
+        layer.output.forward_add(&sc.intermediate, x, &mut sc.q);
         layer.output_norm.forward(x);
     }
 }

@@ -36,9 +36,13 @@ mod cache;
 #[cfg(feature = "encoder")]
 mod half;
 #[cfg(feature = "encoder")]
+mod int8;
+#[cfg(feature = "encoder")]
 mod model;
 #[cfg(feature = "encoder")]
 mod safetensors;
+#[cfg(feature = "encoder")]
+mod simd;
 
 #[cfg(feature = "encoder")]
 pub use cache::{CacheStats, EmbeddingCache};
@@ -83,10 +87,11 @@ pub struct EncoderIdentity {
     /// Longest sequence in tokens; longer texts are cut.
     pub max_tokens: usize,
     /// SHA-256 of `model.safetensors`, in hex (of the original file, also for an encoder whose
-    /// weights were rounded to [`Precision::F16`]).
+    /// weights were rounded to [`Precision::F16`] or quantized to [`Precision::Int8`]).
     pub weights_sha256: String,
     /// The precision of the weights that compute the embeddings (`f32` as loaded from a
-    /// directory; `f16` once rounded, see `Encoder::quantized`). Absent means `f32`.
+    /// directory; `f16` once rounded, `int8` once quantized, see `Encoder::quantized`). Absent
+    /// means `f32`.
     #[serde(default, skip_serializing_if = "Precision::is_f32")]
     pub precision: Precision,
 }
@@ -132,6 +137,10 @@ pub enum Precision {
     /// Every weight rounded to the nearest IEEE 754 half-precision value (computation stays in
     /// f32).
     F16,
+    /// The weights of the dense layers and the word embeddings quantized to 8-bit integers with
+    /// one f32 scale per row (the other weights stay f32); the dense layers compute in integer
+    /// arithmetic on activations quantized per token.
+    Int8,
 }
 
 impl Precision {
@@ -146,6 +155,7 @@ impl std::fmt::Display for Precision {
         f.write_str(match self {
             Precision::F32 => "f32",
             Precision::F16 => "f16",
+            Precision::Int8 => "int8",
         })
     }
 }
@@ -160,6 +170,10 @@ pub enum EncoderStorage {
     /// the rounded encoder, so training and prediction see the same embeddings.
     #[default]
     F16,
+    /// The weights quantized to int8 (self-contained, about a quarter of f32: the dense layers'
+    /// and word embeddings' weights as `i8` with a scale per row); the model is trained with the
+    /// int8 encoder.
+    Int8,
     /// Only the encoder's identity: loading needs the encoder directory, and refuses one whose
     /// weights differ.
     None,
@@ -170,6 +184,7 @@ impl EncoderStorage {
     pub fn precision(self) -> Precision {
         match self {
             EncoderStorage::F16 => Precision::F16,
+            EncoderStorage::Int8 => Precision::Int8,
             EncoderStorage::F32 | EncoderStorage::None => Precision::F32,
         }
     }
@@ -180,6 +195,7 @@ impl std::fmt::Display for EncoderStorage {
         f.write_str(match self {
             EncoderStorage::F32 => "f32",
             EncoderStorage::F16 => "f16",
+            EncoderStorage::Int8 => "int8",
             EncoderStorage::None => "none",
         })
     }

@@ -138,7 +138,7 @@ impl Encoder {
             || hex(&Sha256::digest(&bytes)),
             || -> Result<(Bert, (Tokenizer, Vec<u8>))> {
                 let st = SafeTensors::parse(&weights_path, &bytes)?;
-                let bert = Bert::load(config, &st)?;
+                let bert = Bert::load(config, &st, &weights_path)?;
                 let path = dir.join("tokenizer.json");
                 let bytes = read(dir, "tokenizer.json")?;
                 Ok((bert, (tokenizer_from_bytes(&path, &bytes, &config)?, bytes)))
@@ -277,8 +277,10 @@ impl Encoder {
 
     /// The encoder's parts as a model file stores them: `(section, dtype, bytes)` for
     /// `encoder.config` (its `config.json`), `encoder.tokenizer` (its `tokenizer.json`) and
-    /// `encoder.weights` (a safetensors file of `F32` or `F16` weights); nothing for
-    /// [`EncoderStorage::None`].
+    /// `encoder.weights` (a safetensors file of `F32` or `F16` weights, or for
+    /// [`EncoderStorage::Int8`] `I8` weights of the dense layers and word embeddings, each with
+    /// an `F32` tensor `…weight_scale` of row scales, and the other weights in `F32`); nothing
+    /// for [`EncoderStorage::None`].
     pub(crate) fn to_sections(
         &self,
         storage: EncoderStorage,
@@ -296,7 +298,10 @@ impl Encoder {
             (
                 "encoder.weights",
                 "safetensors",
-                safetensors::write(&self.bert.tensors(), storage.precision()),
+                safetensors::write(
+                    &self.bert.tensors(storage == EncoderStorage::Int8),
+                    storage.precision(),
+                ),
             ),
         ]
     }
@@ -327,8 +332,20 @@ impl Encoder {
             }
             .into());
         }
-        let st = SafeTensors::parse(&what.join("encoder.weights"), weights)?;
-        let bert = Bert::load(config, &st)?;
+        let weights_path = what.join("encoder.weights");
+        let st = SafeTensors::parse(&weights_path, weights)?;
+        let bert = Bert::load(config, &st, &weights_path)?;
+        if bert.is_int8() != (identity.precision == Precision::Int8) {
+            return Err(EncoderError::Weights {
+                path: weights_path,
+                reason: format!(
+                    "the encoder's recorded precision is {}, but its dense layers are {}",
+                    identity.precision,
+                    if bert.is_int8() { "int8" } else { "not int8" }
+                ),
+            }
+            .into());
+        }
         let tokenizer =
             tokenizer_from_bytes(&what.join("encoder.tokenizer"), tokenizer_json, &config)?;
         let max_tokens = identity.max_tokens;
@@ -346,25 +363,30 @@ impl Encoder {
     }
 
     /// This encoder computing with its weights rounded to `precision` (itself when they
-    /// already are). Rounding is one way: asking an f16 encoder for f32 is an error.
+    /// already are): f16, or int8 (see [`Precision::Int8`]). Rounding is one way and starts
+    /// from f32: asking an f16 or int8 encoder for another precision is an error.
     ///
     /// # Errors
-    /// [`EncoderError::InvalidParam`] (`precision`) for f32 from an f16 encoder.
+    /// [`EncoderError::InvalidParam`] (`precision`) for another precision than its own from an
+    /// f16 or int8 encoder.
     pub fn quantized(self: &Arc<Self>, precision: Precision) -> Result<Arc<Encoder>> {
         if precision == self.identity.precision {
             return Ok(Arc::clone(self));
         }
-        if precision == Precision::F32 {
+        if self.identity.precision != Precision::F32 {
             return Err(EncoderError::InvalidParam {
                 name: "precision",
                 value: precision.to_string(),
-                reason: "this encoder's weights are already rounded to f16; load the original \
-                         directory for f32"
-                    .to_string(),
+                reason: format!(
+                    "this encoder's weights are already rounded to {}; load the original \
+                     directory for {precision}",
+                    self.identity.precision
+                ),
             }
             .into());
         }
-        let weights = safetensors::write(&self.bert.tensors(), precision);
+        let weights =
+            safetensors::write(&self.bert.tensors(precision == Precision::Int8), precision);
         let identity = EncoderIdentity {
             precision,
             ..self.identity.clone()

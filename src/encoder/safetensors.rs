@@ -3,7 +3,8 @@
 //! `{"dtype", "shape", "data_offsets": [begin, end]}` (offsets relative to the end of the
 //! header), then the raw little-endian tensor bytes.
 //!
-//! Only what the encoder needs: `F32` tensors copied out into `Vec<f32>`, with every offset,
+//! Only what the encoder needs: `F32` and `F16` tensors copied out into `Vec<f32>` and `I8`
+//! tensors into `Vec<i8>`, with every offset,
 //! shape and size checked, so a damaged file is an error and never a panic.
 
 use std::collections::BTreeMap;
@@ -13,18 +14,41 @@ use super::half;
 use super::Precision;
 use crate::error::EncoderError;
 
-/// A safetensors file of `tensors` (name, shape, values), in name order, each stored as
-/// `F32` or rounded to `F16` by `precision`. The same tensors give the same bytes.
-pub(crate) fn write(tensors: &[(String, Vec<usize>, Vec<f32>)], precision: Precision) -> Vec<u8> {
-    let (dtype, width) = match precision {
-        Precision::F32 => ("F32", 4),
+/// The values of one tensor to write.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Values {
+    /// Written as `F32`, or rounded to `F16` at [`Precision::F16`].
+    F32(Vec<f32>),
+    /// Written as `I8` (quantized weights).
+    I8(Vec<i8>),
+}
+
+impl Values {
+    fn len(&self) -> usize {
+        match self {
+            Values::F32(v) => v.len(),
+            Values::I8(v) => v.len(),
+        }
+    }
+}
+
+/// A safetensors file of `tensors` (name, shape, values), in name order: `f32` values stored as
+/// `F32`, or rounded to `F16` when `precision` is [`Precision::F16`]; `i8` values as `I8`. The
+/// same tensors give the same bytes.
+pub(crate) fn write(tensors: &[(String, Vec<usize>, Values)], precision: Precision) -> Vec<u8> {
+    let (f_dtype, f_width) = match precision {
+        Precision::F32 | Precision::Int8 => ("F32", 4),
         Precision::F16 => ("F16", 2),
     };
-    let mut order: Vec<&(String, Vec<usize>, Vec<f32>)> = tensors.iter().collect();
+    let mut order: Vec<&(String, Vec<usize>, Values)> = tensors.iter().collect();
     order.sort_by(|a, b| a.0.cmp(&b.0));
     let mut header = String::from("{");
     let mut offset = 0usize;
     for (i, (name, shape, values)) in order.iter().enumerate() {
+        let (dtype, width) = match values {
+            Values::F32(_) => (f_dtype, f_width),
+            Values::I8(_) => ("I8", 1),
+        };
         let end = offset + values.len() * width;
         if i > 0 {
             header.push(',');
@@ -45,11 +69,12 @@ pub(crate) fn write(tensors: &[(String, Vec<usize>, Vec<f32>)], precision: Preci
     out.extend_from_slice(&(header.len() as u64).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
     for (_, _, values) in order {
-        match precision {
-            Precision::F32 => values
+        match values {
+            Values::I8(v) => out.extend(v.iter().map(|&b| b as u8)),
+            Values::F32(v) if f_width == 4 => v
                 .iter()
                 .for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
-            Precision::F16 => values
+            Values::F32(v) => v
                 .iter()
                 .for_each(|&v| out.extend_from_slice(&half::to_f16(v).to_le_bytes())),
         }
@@ -133,8 +158,36 @@ impl<'a> SafeTensors<'a> {
         self.entries.contains_key(name)
     }
 
-    /// The `F32` or `F16` tensor `name` (as `f32` values), which must have exactly `shape`.
-    pub(crate) fn f32(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, EncoderError> {
+    /// The dtype of tensor `name`, when the file holds it.
+    pub(crate) fn dtype(&self, name: &str) -> Option<&str> {
+        self.entries.get(name).map(|e| e.dtype.as_str())
+    }
+
+    /// The `I8` tensor `name`, which must have exactly `shape`.
+    pub(crate) fn i8(&self, name: &str, shape: &[usize]) -> Result<Vec<i8>, EncoderError> {
+        let e = self.entry(name, shape)?;
+        if e.dtype != "I8" {
+            return Err(EncoderError::Weights {
+                path: self.path.clone(),
+                reason: format!("tensor {name} has dtype {}; expected I8", e.dtype),
+            });
+        }
+        let [begin, end] = e.data_offsets;
+        let n: usize = shape.iter().product();
+        if end - begin != n {
+            return Err(EncoderError::Weights {
+                path: self.path.clone(),
+                reason: format!(
+                    "tensor {name} holds {} bytes, but shape {shape:?} of I8 needs {n}",
+                    end - begin
+                ),
+            });
+        }
+        Ok(self.data[begin..end].iter().map(|&b| b as i8).collect())
+    }
+
+    /// The entry of tensor `name`, checked to have `shape`.
+    fn entry(&self, name: &str, shape: &[usize]) -> Result<&Entry, EncoderError> {
         let e = self
             .entries
             .get(name)
@@ -149,6 +202,12 @@ impl<'a> SafeTensors<'a> {
                 expected: shape.to_vec(),
             });
         }
+        Ok(e)
+    }
+
+    /// The `F32` or `F16` tensor `name` (as `f32` values), which must have exactly `shape`.
+    pub(crate) fn f32(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, EncoderError> {
+        let e = self.entry(name, shape)?;
         let width = match e.dtype.as_str() {
             "F32" => 4,
             "F16" => 2,
@@ -301,20 +360,44 @@ mod tests {
             ("b".to_string(), vec![3], vec![0.1f32, -2.5, 1e-3]),
             ("a".to_string(), vec![2, 2], vec![1.0f32, 2.0, 3.0, 65504.0]),
         ];
+        let written: Vec<_> = tensors
+            .iter()
+            .map(|(n, s, v)| (n.clone(), s.clone(), Values::F32(v.clone())))
+            .collect();
         let p = Path::new("m");
         for precision in [Precision::F32, Precision::F16] {
-            let bytes = write(&tensors, precision);
-            assert_eq!(write(&tensors, precision), bytes);
+            let bytes = write(&written, precision);
+            assert_eq!(write(&written, precision), bytes);
             let st = SafeTensors::parse(p, &bytes).unwrap();
             for (name, shape, values) in &tensors {
                 let got = st.f32(name, shape).unwrap();
                 let want: Vec<f32> = match precision {
-                    Precision::F32 => values.clone(),
+                    Precision::F32 | Precision::Int8 => values.clone(),
                     Precision::F16 => values.iter().map(|&v| half::round(v)).collect(),
                 };
                 assert_eq!(got, want);
             }
         }
         assert_ne!(half::round(0.1), 0.1);
+    }
+
+    #[test]
+    fn i8_tensors_are_written_and_read_back() {
+        let tensors = vec![
+            (
+                "q".to_string(),
+                vec![2, 3],
+                Values::I8(vec![-127, 0, 1, 127, -5, 3]),
+            ),
+            ("s".to_string(), vec![2], Values::F32(vec![0.25, 1e-3])),
+        ];
+        let bytes = write(&tensors, Precision::Int8);
+        let st = SafeTensors::parse(Path::new("m"), &bytes).unwrap();
+        assert_eq!(st.dtype("q"), Some("I8"));
+        assert_eq!(st.i8("q", &[2, 3]).unwrap(), vec![-127, 0, 1, 127, -5, 3]);
+        assert_eq!(st.f32("s", &[2]).unwrap(), vec![0.25, 1e-3]);
+        assert!(st.f32("q", &[2, 3]).is_err());
+        assert!(st.i8("s", &[2]).is_err());
+        assert!(st.i8("q", &[3, 2]).is_err());
     }
 }
