@@ -98,4 +98,4 @@ def train(
     threads: Optional[int] = None,
 ) -> Model:
     """Fit a model; ``encoder=DIR`` adds the sentence-encoder block (``--encoder``), with
-    ``encoder_weight`` (default 1.0) and ``encoder_embed`` ("f32", "f16" (default) or "none")."""
+    ``encoder_weight`` (default 1.0) and ``encoder_embed`` ("f32", "f16" (default), "int8" or "none")."""

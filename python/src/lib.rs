@@ -708,7 +708,7 @@ fn dataset(texts: Vec<String>, labels: &Bound<'_, PyDict>) -> PyResult<Dataset> 
 /// text). Keyword options mirror `newsclass train`'s flags and defaults; `encoder=DIR` (a
 /// sentence-transformers BERT directory, as `--encoder`) adds the sentence-encoder block, with
 /// `encoder_weight` (`--encoder-weight`, default 1.0) and `encoder_embed` (`--encoder-embed`:
-/// "f32", "f16" (the default) or "none").
+/// "f32", "f16" (the default), "int8" or "none").
 #[pyfunction]
 #[pyo3(signature = (
     texts, labels, *, c=1.0, ngram_range=(1, 2), analyzer="word", char_ngram_range=None,
@@ -839,9 +839,10 @@ fn encoder_storage(s: &str) -> PyResult<EncoderStorage> {
     match s {
         "f32" => Ok(EncoderStorage::F32),
         "f16" => Ok(EncoderStorage::F16),
+        "int8" => Ok(EncoderStorage::Int8),
         "none" => Ok(EncoderStorage::None),
         _ => Err(value_error(format!(
-            "invalid value \"{s}\" for `encoder_embed`: choose \"f32\", \"f16\" or \"none\""
+            "invalid value \"{s}\" for `encoder_embed`: choose \"f32\", \"f16\", \"int8\" or \"none\""
         ))),
     }
 }
