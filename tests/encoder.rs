@@ -372,6 +372,35 @@ fn batching_does_not_change_embeddings() {
 }
 
 #[test]
+fn int8_embeddings_do_not_depend_on_the_batch_to_the_bit() {
+    let (_dir, enc) = tiny();
+    let texts: Vec<String> = (0..30)
+        .map(|i| {
+            let words = [
+                "the", "troops", "shelled", "town", "envoys", "talks", "in", "a",
+            ];
+            (0..(i % 9) + 1)
+                .map(|j| words[(i * 5 + j * 3) % words.len()])
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let int8 = std::sync::Arc::new(enc)
+        .quantized(newsclass::encoder::Precision::Int8)
+        .unwrap();
+    let whole = int8.embed(&texts).unwrap().vectors;
+    for (i, t) in texts.iter().enumerate() {
+        let alone = int8.embed(&[t]).unwrap().vectors;
+        let same = alone
+            .row(0)
+            .iter()
+            .zip(whole.row(i))
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(same, "text {i} embeds differently alone and in the batch");
+    }
+}
+
+#[test]
 fn long_texts_are_cut_and_counted() {
     let (_dir, enc) = tiny();
     let long = "the troops shelled the town in the talks the town";

@@ -3,8 +3,9 @@
 //!
 //! One file per encoder output identity (weights, precision, dimension, pooling, token limit:
 //! [`EncoderIdentity::same_output`]) in the cache directory. A record is the SHA-256 of the text,
-//! its embedding (`dim` little-endian `f32`, bit for bit what the encoder computed: an
-//! embedding does not depend on the texts embedded with it) and a check (the first 8 bytes of
+//! its embedding (`dim` little-endian `f32`, bit for bit what the encoder computed; an int8
+//! embedding does not depend on the texts embedded with it, an f32 or f16 one by at most 1e-6)
+//! and a check (the first 8 bytes of
 //! the SHA-256 of the key and the vector). New records are appended in one write; a file whose
 //! header, length or any check is wrong is reported in [`CacheStats::damaged`], its valid
 //! records before the damage are kept and the file is rewritten whole (to a temporary file,

@@ -253,6 +253,8 @@ fn read_answer(s: &mut TcpStream) -> Answer {
         }
         let n = match s.read(&mut buf) {
             Ok(n) => n,
+            // A signal (a child process ending) may interrupt the read: read again.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => panic!(
                 "reading the answer: {e}; got {:?}",
                 String::from_utf8_lossy(&raw)
