@@ -348,20 +348,25 @@ fn embeddings_are_unit_length_and_in_input_order() {
     assert_eq!(enc.embed::<&str>(&[]).unwrap().vectors.dim(), (0, HIDDEN));
 }
 
-#[test]
-fn batching_does_not_change_embeddings() {
-    let (_dir, enc) = tiny();
-    let texts: Vec<String> = (0..30)
+/// Thirty texts of 1 to 9 words from a small vocabulary, in an order set by `step`.
+fn varied_texts(step: usize) -> Vec<String> {
+    let words = [
+        "the", "troops", "shelled", "town", "envoys", "talks", "in", "a",
+    ];
+    (0..30)
         .map(|i| {
-            let words = [
-                "the", "troops", "shelled", "town", "envoys", "talks", "in", "a",
-            ];
             (0..(i % 9) + 1)
-                .map(|j| words[(i * 7 + j * 3) % words.len()])
+                .map(|j| words[(i * step + j * 3) % words.len()])
                 .collect::<Vec<_>>()
                 .join(" ")
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn batching_does_not_change_embeddings() {
+    let (_dir, enc) = tiny();
+    let texts = varied_texts(7);
     let whole = enc.embed(&texts).unwrap().vectors;
     let enc = enc.with_batch_tokens(1).unwrap();
     let one_by_one = enc.embed(&texts).unwrap().vectors;
@@ -374,17 +379,7 @@ fn batching_does_not_change_embeddings() {
 #[test]
 fn int8_embeddings_do_not_depend_on_the_batch_to_the_bit() {
     let (_dir, enc) = tiny();
-    let texts: Vec<String> = (0..30)
-        .map(|i| {
-            let words = [
-                "the", "troops", "shelled", "town", "envoys", "talks", "in", "a",
-            ];
-            (0..(i % 9) + 1)
-                .map(|j| words[(i * 5 + j * 3) % words.len()])
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect();
+    let texts = varied_texts(5);
     let int8 = std::sync::Arc::new(enc)
         .quantized(newsclass::encoder::Precision::Int8)
         .unwrap();
