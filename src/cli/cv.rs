@@ -90,7 +90,7 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
-    /// Sentence-encoder block (experimental) in every setting: a sentence-transformers BERT
+    /// Sentence-encoder block in every setting: a sentence-transformers BERT
     /// directory; every row is embedded once per run.
     #[cfg(feature = "encoder")]
     #[arg(long, value_name = "DIR", help_heading = "Sentence encoder")]
