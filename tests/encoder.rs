@@ -877,17 +877,26 @@ mod pipeline {
         Arc::new(e.with_cache(cache))
     }
 
+    /// The bytes of the model `enc` fits on `d` with the encoder block stored as `storage`.
+    fn fit_bytes(
+        storage: EncoderStorage,
+        d: &Dataset,
+        enc: &Arc<newsclass::encoder::Encoder>,
+    ) -> Vec<u8> {
+        Pipeline::fit_with_encoder(&params(storage, 1.0), d, enc)
+            .unwrap()
+            .to_bytes()
+    }
+
     #[test]
     fn the_embedding_cache_embeds_each_text_once_and_changes_nothing() {
         let d = data();
         let (model, plain) = tiny();
-        let expected = Pipeline::fit_with_encoder(&params(EncoderStorage::F32, 1.0), &d, &plain)
-            .unwrap()
-            .to_bytes();
+        let expected = fit_bytes(EncoderStorage::F32, &d, &plain);
         let cache_dir = tempfile::tempdir().unwrap();
         let first = cached(&model, cache_dir.path());
-        let p = Pipeline::fit_with_encoder(&params(EncoderStorage::F32, 1.0), &d, &first).unwrap();
-        assert!(p.to_bytes() == expected, "the cache changed the model");
+        let p = fit_bytes(EncoderStorage::F32, &d, &first);
+        assert!(p == expected, "the cache changed the model");
         let stats = first.cache().unwrap().stats();
         assert_eq!((stats.hits, stats.misses), (0, d.len()));
         assert!(
@@ -896,16 +905,14 @@ mod pipeline {
         );
         // A second run (a new encoder, as a new process has) finds every text.
         let second = cached(&model, cache_dir.path());
-        let p = Pipeline::fit_with_encoder(&params(EncoderStorage::F32, 1.0), &d, &second).unwrap();
-        assert!(p.to_bytes() == expected, "the cache changed the model");
+        let p = fit_bytes(EncoderStorage::F32, &d, &second);
+        assert!(p == expected, "the cache changed the model");
         let stats = second.cache().unwrap().stats();
         assert_eq!((stats.hits, stats.misses), (d.len(), 0));
         // f16 embeddings are another encoder's: kept apart, in their own file.
-        let p = Pipeline::fit_with_encoder(&params(EncoderStorage::F16, 1.0), &d, &second).unwrap();
-        let f16 =
-            Pipeline::fit_with_encoder(&params(EncoderStorage::F16, 1.0), &d, &plain).unwrap();
+        let p = fit_bytes(EncoderStorage::F16, &d, &second);
         assert!(
-            p.to_bytes() == f16.to_bytes(),
+            p == fit_bytes(EncoderStorage::F16, &d, &plain),
             "the cache changed the f16 model"
         );
         assert_eq!(second.cache().unwrap().stats().misses, d.len());
@@ -916,12 +923,10 @@ mod pipeline {
     fn a_damaged_embedding_cache_is_reported_and_rewritten_never_used() {
         let d = data();
         let (model, plain) = tiny();
-        let expected = Pipeline::fit_with_encoder(&params(EncoderStorage::F32, 1.0), &d, &plain)
-            .unwrap()
-            .to_bytes();
+        let expected = fit_bytes(EncoderStorage::F32, &d, &plain);
         let cache_dir = tempfile::tempdir().unwrap();
         let first = cached(&model, cache_dir.path());
-        Pipeline::fit_with_encoder(&params(EncoderStorage::F32, 1.0), &d, &first).unwrap();
+        fit_bytes(EncoderStorage::F32, &d, &first);
         let file = std::fs::read_dir(cache_dir.path())
             .unwrap()
             .next()
@@ -935,8 +940,8 @@ mod pipeline {
         bytes[header + 2 * record + 40] ^= 0x10;
         std::fs::write(&file, &bytes).unwrap();
         let second = cached(&model, cache_dir.path());
-        let p = Pipeline::fit_with_encoder(&params(EncoderStorage::F32, 1.0), &d, &second).unwrap();
-        assert!(p.to_bytes() == expected, "the cache changed the model");
+        let p = fit_bytes(EncoderStorage::F32, &d, &second);
+        assert!(p == expected, "the cache changed the model");
         let stats = second.cache().unwrap().stats();
         assert_eq!(stats.damaged.len(), 1, "{stats:?}");
         assert!(
@@ -947,7 +952,7 @@ mod pipeline {
         assert_eq!((stats.hits, stats.misses), (2, d.len() - 2));
         // The rewritten file is whole again, and a cut-short tail is caught too.
         let third = cached(&model, cache_dir.path());
-        Pipeline::fit_with_encoder(&params(EncoderStorage::F32, 1.0), &d, &third).unwrap();
+        fit_bytes(EncoderStorage::F32, &d, &third);
         let stats = third.cache().unwrap().stats();
         assert_eq!(
             (stats.hits, stats.misses, stats.damaged.len()),
@@ -956,8 +961,8 @@ mod pipeline {
         let bytes = std::fs::read(&file).unwrap();
         std::fs::write(&file, &bytes[..bytes.len() - 5]).unwrap();
         let fourth = cached(&model, cache_dir.path());
-        let p = Pipeline::fit_with_encoder(&params(EncoderStorage::F32, 1.0), &d, &fourth).unwrap();
-        assert!(p.to_bytes() == expected, "the cache changed the model");
+        let p = fit_bytes(EncoderStorage::F32, &d, &fourth);
+        assert!(p == expected, "the cache changed the model");
         let stats = fourth.cache().unwrap().stats();
         assert!(stats.damaged[0].contains("cut short"), "{stats:?}");
         assert_eq!(stats.misses, 1);

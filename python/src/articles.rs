@@ -7,7 +7,7 @@ use newsclass::text::sentences::split_sentences;
 use newsclass::Pipeline;
 use rayon::prelude::*;
 
-use crate::valid_strings;
+use crate::StringChunk;
 
 /// The sentence rows of one chunk of articles, column by column.
 pub(crate) struct SentenceColumns {
@@ -29,21 +29,15 @@ pub(crate) struct SentenceColumns {
     pub heads: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
-/// Split and classify rows `offset..offset + n` of an Arrow string array given by its buffers;
-/// `base` is the row number of the chunk's first row in the whole input. Null articles, like
-/// empty ones, give no sentences.
-#[allow(clippy::too_many_arguments)]
+/// Split and classify the rows of an Arrow string chunk; `base` is the row number of the
+/// chunk's first row in the whole input. Null articles, like empty ones, give no sentences.
 pub(crate) fn classify_article_buffers(
     model: &Pipeline,
-    n: usize,
-    offset: usize,
-    large: bool,
-    validity: Option<&[u8]>,
-    offsets: &[u8],
-    data: &[u8],
+    chunk: &StringChunk<'_>,
     base: usize,
 ) -> Result<SentenceColumns, String> {
-    let articles: Vec<(usize, &str)> = valid_strings(n, offset, large, validity, offsets, data)?
+    let articles: Vec<(usize, &str)> = chunk
+        .valid_strings()?
         .into_iter()
         .map(|(i, text)| (base + i, text))
         .collect();

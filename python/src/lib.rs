@@ -251,56 +251,60 @@ fn is_valid(validity: Option<&[u8]>, i: usize) -> bool {
     validity.is_none_or(|v| v.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0))
 }
 
-/// The valid (non-null) strings of rows `offset..offset + n` of an Arrow string array given by
-/// its buffers, each with its index `i` in `0..n`; an error names the row whose offsets or
-/// UTF-8 are bad.
-fn valid_strings<'a>(
+/// Rows `offset..offset + n` of an Arrow string array, given by its buffers (as
+/// `newsclass._arrow` hands them over).
+struct StringChunk<'a> {
     n: usize,
     offset: usize,
+    /// `large_string` (`i64` offsets) rather than `string` (`i32`).
     large: bool,
-    validity: Option<&[u8]>,
-    offsets: &[u8],
+    validity: Option<&'a [u8]>,
+    offsets: &'a [u8],
     data: &'a [u8],
-) -> Result<Vec<(usize, &'a str)>, String> {
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let row = offset + i;
-        if !is_valid(validity, row) {
-            continue;
-        }
-        let (a, b) = match (
-            read_offset(offsets, row, large),
-            read_offset(offsets, row + 1, large),
-        ) {
-            (Some(a), Some(b)) if a <= b && b <= data.len() => (a, b),
-            _ => {
-                return Err(format!(
-                    "row {i}: the string array's offsets are out of bounds"
-                ))
-            }
-        };
-        let text = std::str::from_utf8(&data[a..b])
-            .map_err(|_| format!("row {i}: the string is not valid UTF-8"))?;
-        out.push((i, text));
-    }
-    Ok(out)
 }
 
-/// Predict rows `offset..offset + n` of an Arrow string array given by its buffers. Null rows
-/// get label 0 and score 0 (the caller marks them null).
-fn predict_buffers(
-    model: &Pipeline,
-    n: usize,
-    offset: usize,
-    large: bool,
-    validity: Option<&[u8]>,
-    offsets: &[u8],
-    data: &[u8],
-) -> Result<Vec<HeadColumns>, String> {
-    let (rows, texts): (Vec<usize>, Vec<&str>) =
-        valid_strings(n, offset, large, validity, offsets, data)?
-            .into_iter()
-            .unzip();
+impl<'a> StringChunk<'a> {
+    /// The valid (non-null) strings, each with its index `i` in `0..n`; an error names the row
+    /// whose offsets or UTF-8 are bad.
+    fn valid_strings(&self) -> Result<Vec<(usize, &'a str)>, String> {
+        let StringChunk {
+            n,
+            offset,
+            large,
+            validity,
+            offsets,
+            data,
+        } = *self;
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let row = offset + i;
+            if !is_valid(validity, row) {
+                continue;
+            }
+            let (a, b) = match (
+                read_offset(offsets, row, large),
+                read_offset(offsets, row + 1, large),
+            ) {
+                (Some(a), Some(b)) if a <= b && b <= data.len() => (a, b),
+                _ => {
+                    return Err(format!(
+                        "row {i}: the string array's offsets are out of bounds"
+                    ))
+                }
+            };
+            let text = std::str::from_utf8(&data[a..b])
+                .map_err(|_| format!("row {i}: the string is not valid UTF-8"))?;
+            out.push((i, text));
+        }
+        Ok(out)
+    }
+}
+
+/// Predict the rows of an Arrow string chunk. Null rows get label 0 and score 0 (the caller
+/// marks them null).
+fn predict_buffers(model: &Pipeline, chunk: &StringChunk<'_>) -> Result<Vec<HeadColumns>, String> {
+    let n = chunk.n;
+    let (rows, texts): (Vec<usize>, Vec<&str>) = chunk.valid_strings()?.into_iter().unzip();
     let preds = model.predict(&texts);
     let mut heads: Vec<HeadColumns> = (0..model.heads().len())
         .map(|_| HeadColumns {
@@ -580,11 +584,16 @@ impl Model {
             );
             let (n, offset, large, validity, offsets, data): Chunk<'py> = chunk?.extract()?;
             let validity = validity.as_ref().map(|v| v.as_bytes());
-            let (offsets, data) = (offsets.as_bytes(), data.as_bytes());
-            let heads = compute(py, &pool, || {
-                predict_buffers(model, n, offset, large, validity, offsets, data)
-            })
-            .map_err(value_error)?;
+            let strings = StringChunk {
+                n,
+                offset,
+                large,
+                validity,
+                offsets: offsets.as_bytes(),
+                data: data.as_bytes(),
+            };
+            let heads =
+                compute(py, &pool, || predict_buffers(model, &strings)).map_err(value_error)?;
             let valid = shifted_validity(validity, offset, n);
             let cols = PyList::empty(py);
             for h in heads {
@@ -629,12 +638,16 @@ impl Model {
                 Bound<'a, PyBytes>,
             );
             let (base, n, offset, large, validity, offsets, data): Chunk<'py> = chunk?.extract()?;
-            let validity = validity.as_ref().map(|v| v.as_bytes());
-            let (offsets, data) = (offsets.as_bytes(), data.as_bytes());
+            let strings = StringChunk {
+                n,
+                offset,
+                large,
+                validity: validity.as_ref().map(|v| v.as_bytes()),
+                offsets: offsets.as_bytes(),
+                data: data.as_bytes(),
+            };
             let c = compute(py, &pool, || {
-                articles::classify_article_buffers(
-                    model, n, offset, large, validity, offsets, data, base,
-                )
+                articles::classify_article_buffers(model, &strings, base)
             })
             .map_err(value_error)?;
             let heads = PyList::empty(py);

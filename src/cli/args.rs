@@ -341,20 +341,23 @@ pub enum ModelSource<'a> {
     Builtin(&'static str, &'static [u8]),
 }
 
-impl ModelSource<'_> {
+impl std::fmt::Display for ModelSource<'_> {
     /// How messages name the model: its path, or `the built-in fast model`.
-    pub fn describe(&self) -> String {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ModelSource::File(p) => p.display().to_string(),
-            ModelSource::Builtin(name, _) => format!("the built-in {name} model"),
+            ModelSource::File(p) => write!(f, "{}", p.display()),
+            ModelSource::Builtin(name, _) => write!(f, "the built-in {name} model"),
         }
     }
+}
 
-    /// How pages name the model: `model PATH`, or `the built-in fast model`.
-    pub fn label(&self) -> String {
+impl ModelSource<'_> {
+    /// How pages name the model: `model PATH`, or `the built-in fast model`; `prefix` comes
+    /// before a path (`model `, `the model `).
+    pub fn label(&self, prefix: &str) -> String {
         match self {
-            ModelSource::File(p) => format!("model {}", p.display()),
-            builtin => builtin.describe(),
+            ModelSource::File(_) => format!("{prefix}{self}"),
+            builtin => builtin.to_string(),
         }
     }
 }
@@ -363,18 +366,16 @@ impl ModelSource<'_> {
 /// file; otherwise `default` and `fast` name the built-in models; anything else is a file
 /// (whose loading then says that it does not exist).
 pub fn model_source(path: Option<&PathBuf>) -> anyhow::Result<ModelSource<'_>> {
-    let name = match path {
-        None => "default",
+    let wanted: &std::ffi::OsStr = match path {
         Some(p) if p.exists() => return Ok(ModelSource::File(p)),
-        Some(p) => match BUILTIN_MODELS.iter().find(|(n, _)| p.as_os_str() == *n) {
-            Some((n, _)) => n,
-            None => return Ok(ModelSource::File(p)),
-        },
+        Some(p) => p.as_os_str(),
+        None => "default".as_ref(),
     };
-    let (name, bytes) = BUILTIN_MODELS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .expect("the built-in names are listed");
+    let Some(&(name, bytes)) = BUILTIN_MODELS.iter().find(|(n, _)| wanted == *n) else {
+        return Ok(ModelSource::File(
+            path.expect("`default` is a built-in name"),
+        ));
+    };
     match bytes {
         Some(bytes) => Ok(ModelSource::Builtin(name, bytes)),
         None => Err(usage(format!(
@@ -390,7 +391,7 @@ pub fn load_model(path: Option<&PathBuf>) -> anyhow::Result<Pipeline> {
         ModelSource::File(p) => Pipeline::load(p),
         ModelSource::Builtin(_, bytes) => Pipeline::from_bytes(bytes),
     };
-    model.with_context(|| format!("loading model {}", source.describe()))
+    model.with_context(|| format!("loading model {source}"))
 }
 
 /// Load `--model` (or a built-in model) with the sentence encoder of `--encoder DIR`, when
@@ -409,7 +410,7 @@ pub fn load_model_with(
         ModelSource::File(p) => Pipeline::load_with_encoder(p, Some(&encoder)),
         ModelSource::Builtin(_, bytes) => Pipeline::from_bytes_with_encoder(bytes, Some(&encoder)),
     };
-    model.with_context(|| format!("loading model {}", source.describe()))
+    model.with_context(|| format!("loading model {source}"))
 }
 
 /// `--encoder-embed`: which copy of the sentence encoder a model file carries.

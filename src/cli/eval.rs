@@ -133,7 +133,7 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
             "{} rows from {}, labeled by {}",
             data.len(),
             a.data.display(),
-            super::args::model_source(a.model.as_ref())?.label()
+            super::args::model_source(a.model.as_ref())?.label("model ")
         );
         newsclass::html::save(path, &eval_page(&title, &meta, &view))
             .with_context(|| format!("writing the HTML page to {}", path.display()))?;

@@ -156,7 +156,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     match a.format {
         Format::Json => {
             let doc = json!({
-                "model": super::args::model_source(a.model.as_ref())?.describe(),
+                "model": super::args::model_source(a.model.as_ref())?.to_string(),
                 "top": top,
                 "classes": classes,
             });

@@ -20,8 +20,8 @@ pub struct Args {
     tokenizer_json: bool,
 }
 
-/// The bytes of `--model` (a file or a built-in model) and how to name them in messages.
-pub(crate) fn model_bytes(model: Option<&PathBuf>) -> anyhow::Result<(Vec<u8>, String)> {
+/// The bytes of `--model` (a file or a built-in model) and where they come from.
+pub(crate) fn model_bytes(model: Option<&PathBuf>) -> anyhow::Result<(Vec<u8>, ModelSource<'_>)> {
     let source = model_source(model)?;
     let bytes = match source {
         ModelSource::File(p) => {
@@ -29,7 +29,7 @@ pub(crate) fn model_bytes(model: Option<&PathBuf>) -> anyhow::Result<(Vec<u8>, S
         }
         ModelSource::Builtin(_, bytes) => bytes.to_vec(),
     };
-    Ok((bytes, source.describe()))
+    Ok((bytes, source))
 }
 
 /// The header as `info` prints it: everything but the tokenizer, which is replaced by a note.

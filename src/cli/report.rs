@@ -127,7 +127,7 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
             [one] => format!("newsclass report: {}", one.source),
             many => format!("newsclass report: {} articles", many.len()),
         });
-    let model_name = super::args::model_source(a.model.as_ref())?.label();
+    let model_name = super::args::model_source(a.model.as_ref())?.label("model ");
     let meta = format!(
         "{} article{}, {n_sentences} sentence{}, labeled by {model_name}",
         articles.len(),

@@ -211,10 +211,7 @@ pub fn run(a: Args, quiet: bool) -> anyhow::Result<()> {
         quiet,
     };
     let info = super::info::printable(header);
-    let model_name = match super::args::model_source(a.model.as_ref())? {
-        super::args::ModelSource::File(p) => format!("the model {}", p.display()),
-        builtin => builtin.describe(),
-    };
+    let model_name = source.label("the model ");
     server::run(config, model, model_name, &info)
 }
 
