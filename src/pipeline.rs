@@ -1047,6 +1047,12 @@ impl Pipeline {
         heads: Vec<Head>,
         summary: TrainingSummary,
     ) -> Pipeline {
+        let mut chars = chars;
+        if let (Some(word), Some(block)) = (&word, &mut chars) {
+            // The word block's unigrams are the sentences' common words: their character
+            // n-gram columns are worked out once, here, instead of once per occurrence.
+            block.remember_words(word.terms().iter().map(String::as_str));
+        }
         let mut offsets = vec![0];
         for h in &heads {
             offsets.push(offsets.last().copied().unwrap_or(0) + h.model.labels().len());
@@ -1927,6 +1933,42 @@ mod tests {
             (p.analyzer, p.char_ngrams.is_none()),
             (Analyzer::CharWb, true)
         );
+    }
+
+    #[test]
+    fn the_char_block_remembers_the_word_blocks_unigrams_and_rows_stay_the_same() {
+        let d = data();
+        let params = PipelineParams::default().features(Analyzer::CharWb, Some((2, 5)));
+        let p = Pipeline::fit(&params.c(10.0).check().unwrap(), &d).unwrap();
+        let block = p.chars.as_ref().unwrap();
+        let unigrams = p
+            .word
+            .as_ref()
+            .unwrap()
+            .terms()
+            .iter()
+            .filter(|t| !t.contains(' '));
+        assert_eq!(block.remembered_words(), unigrams.count());
+        // The same block without remembered words gives the same rows.
+        let plain = CharVectorizer::from_parts(
+            block.analyzer(),
+            block.vocabulary_params().clone(),
+            block.params().clone(),
+            block.vocabulary().clone(),
+            block.idf().to_vec(),
+        )
+        .unwrap();
+        assert_eq!(plain.remembered_words(), 0);
+        let mut normalized = String::new();
+        for t in d
+            .texts()
+            .iter()
+            .map(String::as_str)
+            .chain(["Unseen words, the troops!"])
+        {
+            p.tokenizer.normalize_into(t, &mut normalized);
+            assert_eq!(block.transform(&normalized), plain.transform(&normalized));
+        }
     }
 
     #[test]

@@ -283,6 +283,36 @@ fn windows<P: Packing>(p: P, s: &[u32], (lo, hi): (usize, usize), f: &mut impl F
     }
 }
 
+/// Call `f` with every padded word of a `char_wb` sequence made by [`prepare_with`] with the
+/// same `space`: the slice from one space to the next, both included.
+#[inline(always)]
+fn for_each_padded_word(chars: &[u32], space: u32, mut f: impl FnMut(&[u32])) {
+    let mut start = 0;
+    for j in 1..chars.len() {
+        if chars[j] == space {
+            f(&chars[start..=j]);
+            start = j;
+        }
+    }
+}
+
+/// Call `f` with the key of every `char_wb` n-gram of one padded word, as scikit-learn makes
+/// them: a padded word shorter than `lo` counts once, whole.
+#[inline(always)]
+fn word_keys<P: Packing>(p: P, word: &[u32], range: (usize, usize), f: &mut impl FnMut(P::Key)) {
+    if word.len() < range.0 {
+        if word.iter().all(|&c| c != 0) {
+            let k = word
+                .iter()
+                .enumerate()
+                .fold(P::EMPTY, |k, (j, &c)| p.put(k, j, c));
+            f(k);
+        }
+    } else {
+        windows(p, word, range, f);
+    }
+}
+
 /// Call `f` with the key of every n-gram (`lo..=hi` characters) of a sequence made by
 /// [`prepare_with`] for the same analyzer and `space`, in no particular order; repeats are
 /// repeated. N-grams holding a code 0 are skipped.
@@ -296,28 +326,76 @@ fn for_each_key<P: Packing>(
     mut f: impl FnMut(P::Key),
 ) {
     match analyzer {
-        Analyzer::CharWb => {
-            let mut start = 0;
-            for j in 1..chars.len() {
-                if chars[j] == space {
-                    let word = &chars[start..=j];
-                    if word.len() < range.0 {
-                        // scikit-learn counts a padded word shorter than MIN once, whole.
-                        if word.iter().all(|&c| c != 0) {
-                            let k = word
-                                .iter()
-                                .enumerate()
-                                .fold(P::EMPTY, |k, (j, &c)| p.put(k, j, c));
-                            f(k);
-                        }
-                    } else {
-                        windows(p, word, range, &mut f);
-                    }
-                    start = j;
-                }
-            }
-        }
+        Analyzer::CharWb => for_each_padded_word(chars, space, |w| word_keys(p, w, range, &mut f)),
         Analyzer::Char | Analyzer::Word => windows(p, chars, range, &mut f),
+    }
+}
+
+/// `f` called with the column of every key that `lookup` finds.
+#[inline(always)]
+fn lookup_into<K>(lookup: impl Fn(K) -> Option<u32>, mut f: impl FnMut(u32)) -> impl FnMut(K) {
+    move |k| {
+        if let Some(c) = lookup(k) {
+            f(c);
+        }
+    }
+}
+
+/// Call `f` with the column of every n-gram of a `char_wb` sequence (`space` its space code)
+/// that `lookup` finds; a padded word in `words` is not cut into n-grams but its remembered
+/// columns are given, which are the same columns in the same order.
+#[inline(always)]
+fn remembered_columns<P: Packing>(
+    p: P,
+    chars: &[u32],
+    range: (usize, usize),
+    space: u32,
+    words: &WordColumns,
+    lookup: impl Fn(P::Key) -> Option<u32>,
+    mut f: impl FnMut(u32),
+) {
+    for_each_padded_word(chars, space, |w| match words.get(w) {
+        Some(cols) => cols.iter().for_each(|&c| f(c)),
+        None => word_keys(p, w, range, &mut lookup_into(&lookup, &mut f)),
+    })
+}
+
+/// The columns of whole padded `char_wb` words, computed once, so that a sentence's common
+/// words are looked up once each instead of n-gram by n-gram. A word is keyed by its codes
+/// (spaces included) packed `bits` bits each into a `u128` (words too long for that are not
+/// remembered); a padded word starts with the nonzero space code, so the packing is exact.
+/// Equal code sequences have equal n-grams, so a remembered word gives exactly the columns
+/// the n-gram path would, in the same order.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct WordColumns {
+    bits: u32,
+    /// A padded word's key to the start and length of its columns in `cols`.
+    map: FxHashMap<u128, (u32, u32)>,
+    cols: Vec<u32>,
+}
+
+impl WordColumns {
+    /// The key of a padded word, if it fits.
+    #[inline(always)]
+    fn key(&self, word: &[u32]) -> Option<u128> {
+        if word.len() * self.bits as usize > 128 {
+            return None;
+        }
+        Some(
+            word.iter()
+                .fold(0u128, |k, &c| (k << self.bits) | u128::from(c)),
+        )
+    }
+
+    #[inline(always)]
+    fn get(&self, word: &[u32]) -> Option<&[u32]> {
+        let &(start, len) = self.map.get(&self.key(word)?)?;
+        self.cols.get(start as usize..(start + len) as usize)
+    }
+
+    /// How many words are remembered.
+    fn len(&self) -> usize {
+        self.map.len()
     }
 }
 
@@ -605,7 +683,8 @@ impl CharVocabulary {
         text: &str,
         range: (usize, usize),
         chars: &mut Vec<u32>,
-        mut f: impl FnMut(u32),
+        words: Option<&WordColumns>,
+        f: impl FnMut(u32),
     ) {
         match &self.table {
             Table::Packed {
@@ -615,21 +694,62 @@ impl CharVocabulary {
             } => {
                 let space = alphabet.code(' ');
                 prepare_with(analyzer, text, |c| alphabet.code(c), space, chars);
-                for_each_key(*packing, analyzer, chars, range, space, |k| {
-                    if let Some(c) = map.get(k) {
-                        f(c);
-                    }
-                });
+                let (p, lookup) = (*packing, |k| map.get(k));
+                match words.filter(|_| analyzer == Analyzer::CharWb) {
+                    Some(w) => remembered_columns(p, chars, range, space, w, lookup, f),
+                    None => for_each_key(p, analyzer, chars, range, space, lookup_into(lookup, f)),
+                }
             }
             Table::Wide { map } => {
                 prepare_with(analyzer, text, raw_code, SPACE, chars);
-                for_each_key(Raw, analyzer, chars, range, SPACE, |k| {
-                    if let Some(&c) = map.get(&k) {
-                        f(c);
+                let lookup = |k| map.get(&k).copied();
+                match words.filter(|_| analyzer == Analyzer::CharWb) {
+                    Some(w) => remembered_columns(Raw, chars, range, SPACE, w, lookup, f),
+                    None => {
+                        for_each_key(Raw, analyzer, chars, range, SPACE, lookup_into(lookup, f))
                     }
-                });
+                }
             }
         }
+    }
+
+    /// The columns of every whole word in `words` (each alone, as `char_wb` pads it), for
+    /// [`CharVectorizer::remember_words`]. Strings holding whitespace, or none, are skipped.
+    fn word_columns<'a>(
+        &self,
+        range: (usize, usize),
+        words: impl IntoIterator<Item = &'a str>,
+    ) -> WordColumns {
+        let bits = match &self.table {
+            Table::Packed { packing, .. } => packing.bits,
+            Table::Wide { .. } => u32::BITS - (char::MAX as u32 + 1).leading_zeros(),
+        };
+        let mut out = WordColumns {
+            bits,
+            ..WordColumns::default()
+        };
+        let mut chars = Vec::new();
+        let mut cols = Vec::new();
+        for w in words {
+            if w.is_empty() || w.chars().any(is_py_space) {
+                continue;
+            }
+            cols.clear();
+            self.columns_of(Analyzer::CharWb, w, range, &mut chars, None, |c| {
+                cols.push(c)
+            });
+            let Some(key) = out.key(&chars) else {
+                continue;
+            };
+            if out.map.contains_key(&key) {
+                continue;
+            }
+            let start = out.cols.len() as u32;
+            out.cols.extend_from_slice(&cols);
+            out.map.insert(key, (start, cols.len() as u32));
+        }
+        out.cols.shrink_to_fit();
+        out
     }
 
     /// Number of terms.
@@ -713,6 +833,9 @@ pub struct CharVectorizer {
     params: TfidfParams,
     vocabulary: CharVocabulary,
     idf: Vec<f64>,
+    /// Remembered columns of common whole words (`char_wb` only), see
+    /// [`CharVectorizer::remember_words`]. Not part of the model: derived from it.
+    words: Option<WordColumns>,
 }
 
 /// Per n-gram counts while fitting.
@@ -840,6 +963,7 @@ impl CharVectorizer {
             params: params.clone(),
             vocabulary,
             idf,
+            words: None,
         };
         // Pass 2: the rows, a block of documents at a time, each block into flat buffers.
         let blocks: Vec<(Vec<usize>, Vec<u32>, Vec<f32>)> = docs
@@ -893,7 +1017,27 @@ impl CharVectorizer {
             params,
             vocabulary,
             idf,
+            words: None,
         })
+    }
+
+    /// For `char_wb`, remember the columns of these whole words (the word block's unigrams,
+    /// say), so that [`CharVectorizer::transform_into`] looks each occurrence of one up once
+    /// instead of cutting it into n-grams; the rows are the same. Strings with whitespace are
+    /// skipped; nothing happens for `char`.
+    pub(crate) fn remember_words<'a>(&mut self, words: impl IntoIterator<Item = &'a str>) {
+        if self.analyzer == Analyzer::CharWb {
+            let words = self
+                .vocabulary
+                .word_columns(self.vocabulary_params.ngram_range, words);
+            self.words = (words.len() > 0).then_some(words);
+        }
+    }
+
+    /// How many whole words [`CharVectorizer::remember_words`] remembered.
+    #[cfg(test)]
+    pub(crate) fn remembered_words(&self) -> usize {
+        self.words.as_ref().map_or(0, WordColumns::len)
     }
 
     /// `char` or `char_wb`.
@@ -968,6 +1112,7 @@ impl CharVectorizer {
             normalized,
             self.vocabulary_params.ngram_range,
             &mut scratch.chars,
+            self.words.as_ref(),
             |c| cols.push(c),
         );
         scratch.counts.reserve(self.n_features());
@@ -1159,7 +1304,9 @@ mod tests {
         range: (usize, usize),
     ) -> Vec<u32> {
         let mut cols = Vec::new();
-        v.columns_of(analyzer, text, range, &mut Vec::new(), |c| cols.push(c));
+        v.columns_of(analyzer, text, range, &mut Vec::new(), None, |c| {
+            cols.push(c)
+        });
         cols.sort_unstable();
         cols
     }
@@ -1219,6 +1366,86 @@ mod tests {
             assert_eq!(v.column("qqq"), None);
             assert_eq!(v.column(""), None);
             assert_eq!(v.column("abcdefg"), None);
+        }
+    }
+
+    #[test]
+    fn remembered_words_give_the_columns_of_the_ngram_path() {
+        let texts = [
+            "the rebels dismissed the appeal, the rebels said",
+            "Ünïcode ñ 北京 talks\n talks",
+            "a  b\u{1c}a",
+            "unseen: @#% qqq qqq internationalization internationalization",
+            "",
+        ];
+        let mut terms: Vec<String> = texts
+            .iter()
+            .flat_map(|t| ngrams(Analyzer::CharWb, t, (1, 5)))
+            .filter(|g| !g.contains('q'))
+            .enumerate()
+            .filter(|(i, _)| i % 4 != 0)
+            .map(|(_, g)| g)
+            .collect();
+        terms.sort_unstable();
+        terms.dedup();
+        let mut wide = terms.clone();
+        wide.extend((0..1100).map(|i| char::from_u32(0x4E00 + i).unwrap().to_string()));
+        wide.sort_unstable();
+        wide.dedup();
+        // Whole words, words with punctuation or characters in no term, words too long to
+        // pack, and strings that are not one word (skipped).
+        let words = [
+            "the",
+            "rebels",
+            "appeal,",
+            "talks",
+            "北京",
+            "a",
+            "b",
+            "qqq",
+            "@#%",
+            "internationalization",
+            "two words",
+            "",
+            " ",
+            "ñ",
+        ];
+        for vocabulary in [terms, wide] {
+            let v = CharVocabulary::from_terms(vocabulary).unwrap();
+            for range in [(1, 4), (2, 5), (3, 3), (5, 5)] {
+                let remembered = v.word_columns(range, words);
+                assert!(remembered.len() >= 5, "{}", remembered.len());
+                for text in texts {
+                    let (mut plain, mut cached) = (Vec::new(), Vec::new());
+                    let mut chars = Vec::new();
+                    v.columns_of(Analyzer::CharWb, text, range, &mut chars, None, |c| {
+                        plain.push(c)
+                    });
+                    v.columns_of(
+                        Analyzer::CharWb,
+                        text,
+                        range,
+                        &mut chars,
+                        Some(&remembered),
+                        |c| cached.push(c),
+                    );
+                    assert_eq!(cached, plain, "{range:?} {text:?}");
+                    // `char` never uses them.
+                    let (mut plain, mut given) = (Vec::new(), Vec::new());
+                    v.columns_of(Analyzer::Char, text, range, &mut chars, None, |c| {
+                        plain.push(c)
+                    });
+                    v.columns_of(
+                        Analyzer::Char,
+                        text,
+                        range,
+                        &mut chars,
+                        Some(&remembered),
+                        |c| given.push(c),
+                    );
+                    assert_eq!(given, plain);
+                }
+            }
         }
     }
 
