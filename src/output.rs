@@ -85,44 +85,138 @@ pub fn explain_json(e: &Explanation) -> Value {
 /// the row has one), `text`, and per head `{"label", "prob"}` (probability rounded to 4
 /// decimals), with `"abstained"` under thresholds, `"explain"` when `explanations` (one per
 /// head, model order) are given and `"probs"` when asked. `predict --format jsonl` adds
-/// `"source"`. Keys are in sorted order when serialized.
+/// `"source"`. Keys are in sorted order when serialized. [`SentenceJson`] writes the same
+/// object straight to JSON without building it.
 pub fn sentence_json(
     s: &SentenceRef<'_, '_>,
     opts: JsonOptions<'_>,
     explanations: Option<&[Explanation]>,
 ) -> Map<String, Value> {
-    let mut obj = Map::new();
-    obj.insert("sentence".into(), json!(s.index));
-    obj.insert("start".into(), json!(s.start));
-    obj.insert("end".into(), json!(s.end));
-    if let Some(id) = s.id {
-        obj.insert("id".into(), json!(id));
+    let object = SentenceJson {
+        sentence: s,
+        opts,
+        explanations,
+    };
+    match serde_json::to_value(object) {
+        Ok(Value::Object(m)) => m,
+        _ => unreachable!("a sentence serializes to a JSON object"),
     }
-    obj.insert("text".into(), json!(s.text));
-    for (h, head) in s.prediction.heads().enumerate() {
-        let mut ho = Map::new();
-        let t = opts.thresholds.and_then(|t| t.get(h).copied().flatten());
-        let label = head.label_unless_below(t);
-        ho.insert("label".into(), json!(label));
-        ho.insert("prob".into(), json!(round4(f64::from(head.score()))));
-        if opts.thresholds.is_some() {
-            ho.insert("abstained".into(), json!(label.is_none()));
+}
+
+/// The object of [`sentence_json`], serialized directly (as `newsclass serve` answers): the
+/// same keys in the same sorted order, so the same bytes as serializing the map, without a
+/// map, a `String` per key or a `Value` per number.
+#[derive(Debug, Clone, Copy)]
+pub struct SentenceJson<'s, 'a, 'm> {
+    /// The sentence and its prediction.
+    pub sentence: &'s SentenceRef<'a, 'm>,
+    /// What to show beyond label and probability.
+    pub opts: JsonOptions<'s>,
+    /// One explanation per head, in model order, when asked.
+    pub explanations: Option<&'s [Explanation]>,
+}
+
+/// A value of the sentence object.
+enum Field<'x> {
+    Number(usize),
+    Text(&'x str),
+    /// Head `h` of the prediction.
+    Head(usize),
+}
+
+impl serde::Serialize for SentenceJson<'_, '_, '_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let s = self.sentence;
+        let mut fields: Vec<(&str, Field)> = Vec::with_capacity(5 + s.prediction.heads().len());
+        fields.push(("sentence", Field::Number(s.index)));
+        fields.push(("start", Field::Number(s.start)));
+        fields.push(("end", Field::Number(s.end)));
+        if let Some(id) = s.id {
+            fields.push(("id", Field::Text(id)));
         }
-        if let Some(e) = explanations.and_then(|e| e.get(h)) {
-            ho.insert("explain".into(), explain_json(e));
+        fields.push(("text", Field::Text(s.text)));
+        let heads: Vec<_> = s.prediction.heads().collect();
+        for (h, head) in heads.iter().enumerate() {
+            fields.push((head.name(), Field::Head(h)));
         }
-        if opts.probs {
-            let m: Map<String, Value> = head
+        // As in a map: sorted by key, and a key given twice (a head named `text`) holds the
+        // value given last. The sort is stable, so among equal keys the last one is kept.
+        fields.sort_by(|a, b| a.0.cmp(b.0));
+        let keep = |i: usize| fields.get(i + 1).is_none_or(|next| next.0 != fields[i].0);
+        let n = (0..fields.len()).filter(|&i| keep(i)).count();
+        let mut map = ser.serialize_map(Some(n))?;
+        for (i, (key, field)) in fields.iter().enumerate() {
+            if !keep(i) {
+                continue;
+            }
+            match field {
+                Field::Number(v) => map.serialize_entry(key, v)?,
+                Field::Text(v) => map.serialize_entry(key, v)?,
+                Field::Head(h) => {
+                    let head = HeadJson {
+                        head: &heads[*h],
+                        threshold: self.opts.thresholds.map(|t| t.get(*h).copied().flatten()),
+                        explanation: self.explanations.and_then(|e| e.get(*h)),
+                        probs: self.opts.probs,
+                    };
+                    map.serialize_entry(key, &head)?
+                }
+            }
+        }
+        map.end()
+    }
+}
+
+/// One head's object of [`SentenceJson`]: keys `abstained`, `explain`, `label`, `prob`,
+/// `probs`, in that (sorted) order.
+struct HeadJson<'x, 'a> {
+    head: &'x crate::pipeline::HeadPrediction<'a>,
+    /// `Some` when thresholds are given (then `abstained` is written): this head's threshold.
+    threshold: Option<Option<f64>>,
+    explanation: Option<&'x Explanation>,
+    probs: bool,
+}
+
+impl serde::Serialize for HeadJson<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let label = self.head.label_unless_below(self.threshold.flatten());
+        let n = 2
+            + usize::from(self.threshold.is_some())
+            + usize::from(self.explanation.is_some())
+            + usize::from(self.probs);
+        let mut map = ser.serialize_map(Some(n))?;
+        if self.threshold.is_some() {
+            map.serialize_entry("abstained", &label.is_none())?;
+        }
+        if let Some(e) = self.explanation {
+            map.serialize_entry("explain", &explain_json(e))?;
+        }
+        map.serialize_entry("label", &label)?;
+        map.serialize_entry("prob", &round4(f64::from(self.head.score())))?;
+        if self.probs {
+            let mut probs: Vec<(&str, f64)> = self
+                .head
                 .labels()
                 .iter()
-                .zip(head.probs())
-                .map(|(l, &v)| (l.clone(), json!(round4(f64::from(v)))))
+                .zip(self.head.probs())
+                .map(|(l, &v)| (l.as_str(), round4(f64::from(v))))
                 .collect();
-            ho.insert("probs".into(), Value::Object(m));
+            probs.sort_by(|a, b| a.0.cmp(b.0));
+            map.serialize_entry("probs", &Probs(&probs))?;
         }
-        obj.insert(head.name().to_string(), Value::Object(ho));
+        map.end()
     }
-    obj
+}
+
+/// Label probabilities, as a JSON object in the order given.
+struct Probs<'x>(&'x [(&'x str, f64)]);
+
+impl serde::Serialize for Probs<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.collect_map(self.0.iter().map(|(l, p)| (l, p)))
+    }
 }
 
 #[cfg(test)]
@@ -178,6 +272,113 @@ mod tests {
                 .unwrap(),
             2
         );
+    }
+
+    /// The object built as a map, key by key, as `sentence_json` did before it serialized
+    /// [`SentenceJson`]: the oracle of the direct serializer.
+    fn map_oracle(
+        s: &SentenceRef<'_, '_>,
+        opts: JsonOptions<'_>,
+        explanations: Option<&[Explanation]>,
+    ) -> Map<String, Value> {
+        let mut obj = Map::new();
+        obj.insert("sentence".into(), json!(s.index));
+        obj.insert("start".into(), json!(s.start));
+        obj.insert("end".into(), json!(s.end));
+        if let Some(id) = s.id {
+            obj.insert("id".into(), json!(id));
+        }
+        obj.insert("text".into(), json!(s.text));
+        for (h, head) in s.prediction.heads().enumerate() {
+            let mut ho = Map::new();
+            let t = opts.thresholds.and_then(|t| t.get(h).copied().flatten());
+            let label = head.label_unless_below(t);
+            ho.insert("label".into(), json!(label));
+            ho.insert("prob".into(), json!(round4(f64::from(head.score()))));
+            if opts.thresholds.is_some() {
+                ho.insert("abstained".into(), json!(label.is_none()));
+            }
+            if let Some(e) = explanations.and_then(|e| e.get(h)) {
+                ho.insert("explain".into(), explain_json(e));
+            }
+            if opts.probs {
+                let m: Map<String, Value> = head
+                    .labels()
+                    .iter()
+                    .zip(head.probs())
+                    .map(|(l, &v)| (l.clone(), json!(round4(f64::from(v)))))
+                    .collect();
+                ho.insert("probs".into(), Value::Object(m));
+            }
+            obj.insert(head.name().to_string(), Value::Object(ho));
+        }
+        obj
+    }
+
+    #[test]
+    fn the_direct_serializer_writes_the_bytes_of_the_map() {
+        // Heads named like fields (`text`, `id`) and around them in sorted order, labels not
+        // in sorted order, every option, with and without an id.
+        let texts = [
+            "Troops shelled the town.",
+            "Envoys signed a truce.",
+            "Rebels attacked a convoy.",
+            "Ministers agreed to talks.",
+        ];
+        let data = Dataset::new(texts)
+            .unwrap()
+            .with_head("text", ["b", "a", "b", "a"])
+            .unwrap()
+            .with_head("aa", ["z", "y", "x", "z"])
+            .unwrap()
+            .with_head("zz", ["security", "diplomacy", "security", "diplomacy"])
+            .unwrap()
+            .with_head("id", ["1", "2", "1", "2"])
+            .unwrap();
+        let m = Pipeline::fit(&PipelineParams::default().check().unwrap(), &data).unwrap();
+        let preds = m.predict(&texts);
+        let explanations = m.explain_all(&texts, 2);
+        let thresholds = [Some(0.5), None, Some(0.99), Some(0.0)];
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, p) in preds.iter().enumerate() {
+            for id in [None, Some("row \"7\"")] {
+                for probs in [false, true] {
+                    for t in [None, Some(&thresholds[..])] {
+                        for e in [None, Some(explanations[i].as_slice())] {
+                            let s = SentenceRef {
+                                index: i + 1,
+                                start: 3 * i,
+                                end: 40 + i,
+                                id,
+                                text: texts[i],
+                                prediction: p,
+                            };
+                            let opts = JsonOptions {
+                                probs,
+                                thresholds: t,
+                            };
+                            let direct = serde_json::to_string(&SentenceJson {
+                                sentence: &s,
+                                opts,
+                                explanations: e,
+                            })
+                            .unwrap();
+                            let oracle =
+                                serde_json::to_string(&Value::Object(map_oracle(&s, opts, e)))
+                                    .unwrap();
+                            assert_eq!(direct, oracle);
+                            assert_eq!(
+                                Value::Object(sentence_json(&s, opts, e)).to_string(),
+                                oracle
+                            );
+                            seen.insert(direct.len());
+                        }
+                    }
+                }
+            }
+        }
+        // The options did change the objects.
+        assert!(seen.len() > 8, "{seen:?}");
     }
 
     #[test]

@@ -11,10 +11,11 @@
 use newsclass::text::sentences::split_sentences;
 use newsclass::{MinProb, Pipeline};
 use serde::{Deserialize, Deserializer};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::server::ApiError;
-use crate::cli::predict::{sentence_object, Item, Options};
+use crate::cli::predict::Options;
+use newsclass::output::{JsonOptions, SentenceJson, SentenceRef};
 
 /// The most explanation terms per side a request may ask for.
 pub(crate) const MAX_EXPLAIN: u64 = 100;
@@ -172,33 +173,68 @@ struct Unit {
     text: String,
 }
 
-/// The sentence objects of `units`, classified (and explained) in one call.
-fn classify_units(model: &Pipeline, units: Vec<Unit>, opts: &Options) -> Vec<Value> {
+/// The predictions (and explanations, when asked) of a request's units, made in one call.
+struct Classified<'m> {
+    predictions: Vec<newsclass::Prediction<'m>>,
+    explanations: Vec<Vec<newsclass::Explanation>>,
+}
+
+fn classify<'m>(model: &'m Pipeline, units: &[Unit], opts: &Options) -> Classified<'m> {
     let texts: Vec<&str> = units.iter().map(|u| u.text.as_str()).collect();
-    let preds = model.predict(&texts);
-    let explanations = match opts.explain {
-        Some(k) => model.explain_all(&texts, k),
-        None => Vec::new(),
+    Classified {
+        predictions: model.predict(&texts),
+        explanations: match opts.explain {
+            Some(k) => model.explain_all(&texts, k),
+            None => Vec::new(),
+        },
+    }
+}
+
+/// Write the sentence objects of `units[range]` to `out` as a JSON array: the objects of
+/// [`SentenceJson`], the bytes of `predict --format jsonl`'s lines without `source`.
+fn write_array(
+    out: &mut Vec<u8>,
+    units: &[Unit],
+    classified: &Classified<'_>,
+    range: std::ops::Range<usize>,
+    opts: &Options,
+) {
+    let json_opts = JsonOptions {
+        probs: opts.probs,
+        thresholds: opts.thresholds.as_deref(),
     };
-    drop(texts);
-    units
-        .into_iter()
-        .zip(preds)
-        .enumerate()
-        .map(|(i, (u, prediction))| {
-            let item = Item {
-                source: String::new(),
-                index: u.index,
-                start: u.start,
-                end: u.end,
-                id: None,
-                text: u.text,
-                prediction,
-            };
-            let e = explanations.get(i).map(Vec::as_slice);
-            Value::Object(sentence_object(&item, opts, e))
-        })
-        .collect()
+    out.push(b'[');
+    for i in range.clone() {
+        if i > range.start {
+            out.push(b',');
+        }
+        let u = &units[i];
+        let sentence = SentenceRef {
+            index: u.index,
+            start: u.start,
+            end: u.end,
+            id: None,
+            text: &u.text,
+            prediction: &classified.predictions[i],
+        };
+        let object = SentenceJson {
+            sentence: &sentence,
+            opts: json_opts,
+            explanations: classified.explanations.get(i).map(Vec::as_slice),
+        };
+        serde_json::to_writer(&mut *out, &object).expect("writing JSON to memory cannot fail");
+    }
+    out.push(b']');
+}
+
+/// `{"sentences":[...]}` of `units`.
+fn sentences_answer(model: &Pipeline, units: &[Unit], opts: &Options) -> Vec<u8> {
+    let classified = classify(model, units, opts);
+    let mut body = Vec::with_capacity(units.iter().map(|u| u.text.len() + 160).sum());
+    body.extend_from_slice(b"{\"sentences\":");
+    write_array(&mut body, units, &classified, 0..units.len(), opts);
+    body.push(b'}');
+    body
 }
 
 /// The sentences of an article as units.
@@ -223,18 +259,13 @@ pub(crate) fn answer(
 ) -> Result<Answer, ApiError> {
     let req = parse(body)?;
     let opts = options(&req, model)?;
-    let (value, n) = if let Some(text) = req.text {
+    let (body, n) = if let Some(text) = req.text {
         let units = article_units(&text);
         check_count(units.len(), max_sentences)?;
-        let n = units.len();
-        (
-            json!({ "sentences": classify_units(model, units, &opts) }),
-            n,
-        )
+        (sentences_answer(model, &units, &opts), units.len())
     } else if let Some(sentences) = req.sentences {
         check_count(sentences.len(), max_sentences)?;
-        let n = sentences.len();
-        let units = sentences
+        let units: Vec<Unit> = sentences
             .into_iter()
             .enumerate()
             .map(|(i, text)| Unit {
@@ -244,10 +275,7 @@ pub(crate) fn answer(
                 text,
             })
             .collect();
-        (
-            json!({ "sentences": classify_units(model, units, &opts) }),
-            n,
-        )
+        (sentences_answer(model, &units, &opts), units.len())
     } else {
         let articles = req.articles.unwrap_or_default();
         let split: Vec<Vec<Unit>> = articles.iter().map(|a| article_units(&a.text)).collect();
@@ -255,15 +283,24 @@ pub(crate) fn answer(
         let n: usize = lens.iter().sum();
         check_count(n, max_sentences)?;
         // One prediction call over every sentence of the batch, then cut back into articles.
-        let mut all = classify_units(model, split.into_iter().flatten().collect(), &opts);
-        let mut out = Vec::with_capacity(articles.len());
-        for (a, len) in articles.into_iter().rev().zip(lens.into_iter().rev()) {
-            let sentences = all.split_off(all.len() - len);
-            out.push(json!({ "id": a.id, "sentences": sentences }));
+        let units: Vec<Unit> = split.into_iter().flatten().collect();
+        let classified = classify(model, &units, &opts);
+        let mut body = Vec::with_capacity(units.iter().map(|u| u.text.len() + 160).sum());
+        body.extend_from_slice(b"{\"articles\":[");
+        let mut start = 0;
+        for (i, (a, len)) in articles.iter().zip(lens).enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(b"{\"id\":");
+            serde_json::to_writer(&mut body, &a.id).expect("writing JSON to memory cannot fail");
+            body.extend_from_slice(b",\"sentences\":");
+            write_array(&mut body, &units, &classified, start..start + len, &opts);
+            body.push(b'}');
+            start += len;
         }
-        out.reverse();
-        (json!({ "articles": out }), n)
+        body.extend_from_slice(b"]}");
+        (body, n)
     };
-    let body = serde_json::to_vec(&value).expect("a JSON value always serializes");
     Ok(Answer { body, sentences: n })
 }
