@@ -96,6 +96,7 @@ pub fn sentence_json(
         sentence: s,
         opts,
         explanations,
+        source: None,
     };
     match serde_json::to_value(object) {
         Ok(Value::Object(m)) => m,
@@ -114,6 +115,9 @@ pub struct SentenceJson<'s, 'a, 'm> {
     pub opts: JsonOptions<'s>,
     /// One explanation per head, in model order, when asked.
     pub explanations: Option<&'s [Explanation]>,
+    /// `"source"`, added last (so it wins over a head of that name), as `predict
+    /// --format jsonl` prints it; `None` leaves it out, as [`sentence_json`] does.
+    pub source: Option<&'s str>,
 }
 
 /// A value of the sentence object.
@@ -139,6 +143,9 @@ impl serde::Serialize for SentenceJson<'_, '_, '_> {
         let heads: Vec<_> = s.prediction.heads().collect();
         for (h, head) in heads.iter().enumerate() {
             fields.push((head.name(), Field::Head(h)));
+        }
+        if let Some(source) = self.source {
+            fields.push(("source", Field::Text(source)));
         }
         // As in a map: sorted by key, and a key given twice (a head named `text`) holds the
         // value given last. The sort is stable, so among equal keys the last one is kept.
@@ -334,17 +341,23 @@ mod tests {
             .with_head("zz", ["security", "diplomacy", "security", "diplomacy"])
             .unwrap()
             .with_head("id", ["1", "2", "1", "2"])
+            .unwrap()
+            .with_head("source", ["s", "t", "t", "s"])
             .unwrap();
         let m = Pipeline::fit(&PipelineParams::default().check().unwrap(), &data).unwrap();
         let preds = m.predict(&texts);
         let explanations = m.explain_all(&texts, 2);
-        let thresholds = [Some(0.5), None, Some(0.99), Some(0.0)];
+        let thresholds = [Some(0.5), None, Some(0.99), Some(0.0), Some(0.6)];
         let mut seen = std::collections::BTreeSet::new();
         for (i, p) in preds.iter().enumerate() {
             for id in [None, Some("row \"7\"")] {
                 for probs in [false, true] {
                     for t in [None, Some(&thresholds[..])] {
-                        for e in [None, Some(explanations[i].as_slice())] {
+                        for (e, source) in [
+                            (None, None),
+                            (Some(explanations[i].as_slice()), None),
+                            (None, Some("a.csv")),
+                        ] {
                             let s = SentenceRef {
                                 index: i + 1,
                                 start: 3 * i,
@@ -361,16 +374,18 @@ mod tests {
                                 sentence: &s,
                                 opts,
                                 explanations: e,
+                                source,
                             })
                             .unwrap();
-                            let oracle =
-                                serde_json::to_string(&Value::Object(map_oracle(&s, opts, e)))
-                                    .unwrap();
+                            let mut map = map_oracle(&s, opts, e);
+                            if let Some(source) = source {
+                                // As `predict --format jsonl` added it to the map.
+                                map.insert("source".into(), json!(source));
+                            } else {
+                                assert_eq!(sentence_json(&s, opts, e), map);
+                            }
+                            let oracle = serde_json::to_string(&Value::Object(map)).unwrap();
                             assert_eq!(direct, oracle);
-                            assert_eq!(
-                                Value::Object(sentence_json(&s, opts, e)).to_string(),
-                                oracle
-                            );
                             seen.insert(direct.len());
                         }
                     }

@@ -12,9 +12,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::ValueEnum;
 use newsclass::data::{Column, DataFormat};
-use newsclass::output::{sentence_json, JsonOptions, SentenceRef};
+use newsclass::output::{JsonOptions, SentenceJson, SentenceRef};
 use newsclass::{Explanation, MinProb, Pipeline, Prediction, TermKind};
-use serde_json::{json, Map, Value};
 
 use super::args::usage;
 
@@ -441,39 +440,29 @@ fn write_jsonl(
     opts: &Options,
     explanations: &[Vec<Explanation>],
 ) -> anyhow::Result<()> {
+    let json_opts = JsonOptions {
+        probs: opts.probs,
+        thresholds: opts.thresholds.as_deref(),
+    };
     for (i, item) in items.iter().enumerate() {
-        let mut obj = sentence_object(item, opts, explanations.get(i).map(Vec::as_slice));
-        obj.insert("source".into(), json!(item.source));
-        serde_json::to_writer(&mut *out, &Value::Object(obj))?;
+        let sentence = SentenceRef {
+            index: item.index,
+            start: item.start,
+            end: item.end,
+            id: item.id.as_deref(),
+            text: &item.text,
+            prediction: &item.prediction,
+        };
+        let object = SentenceJson {
+            sentence: &sentence,
+            opts: json_opts,
+            explanations: explanations.get(i).map(Vec::as_slice),
+            source: Some(&item.source),
+        };
+        serde_json::to_writer(&mut *out, &object)?;
         out.write_all(b"\n")?;
     }
     Ok(())
-}
-
-/// The JSON object of one classified sentence or row, as `--format jsonl` prints it, without
-/// its `source` (the caller adds that): [`newsclass::output::sentence_json`]. `serve` answers
-/// with the same objects.
-pub(crate) fn sentence_object(
-    item: &Item<'_>,
-    opts: &Options,
-    explanations: Option<&[Explanation]>,
-) -> Map<String, Value> {
-    let s = SentenceRef {
-        index: item.index,
-        start: item.start,
-        end: item.end,
-        id: item.id.as_deref(),
-        text: &item.text,
-        prediction: &item.prediction,
-    };
-    sentence_json(
-        &s,
-        JsonOptions {
-            probs: opts.probs,
-            thresholds: opts.thresholds.as_deref(),
-        },
-        explanations,
-    )
 }
 
 fn write_csv(

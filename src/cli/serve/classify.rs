@@ -3,10 +3,11 @@
 //! One of `text` (an article, split into sentences), `sentences` (classified as given) or
 //! `articles` (a batch of `{"id", "text"}`), with the options of `predict`: `probs` (every class
 //! probability), `explain` (K terms per side, as `--explain=K`) and `min_prob` (a number for
-//! every head or `{"head": p}`, as `--min-prob`). The answer holds the sentence objects that `predict --format jsonl` prints, made by the same
-//! function ([`sentence_object`]), without `source`: `{"sentences": [...]}` for `text` and
-//! `sentences`, `{"articles": [{"id", "sentences": [...]}]}` for `articles`. Everything here runs
-//! on rayon's pool, off the async runtime.
+//! every head or `{"head": p}`, as `--min-prob`). The answer holds the sentence objects that
+//! `predict --format jsonl` prints, written by the same serializer ([`SentenceJson`]), without
+//! `source`: `{"sentences": [...]}` for `text` and `sentences`, `{"articles": [{"id",
+//! "sentences": [...]}]}` for `articles`. Everything here runs on rayon's pool, off the async
+//! runtime.
 
 use newsclass::text::sentences::split_sentences;
 use newsclass::{MinProb, Pipeline};
@@ -221,6 +222,7 @@ fn write_array(
             sentence: &sentence,
             opts: json_opts,
             explanations: classified.explanations.get(i).map(Vec::as_slice),
+            source: None,
         };
         serde_json::to_writer(&mut *out, &object).expect("writing JSON to memory cannot fail");
     }
