@@ -1050,8 +1050,17 @@ impl Pipeline {
         let mut chars = chars;
         if let (Some(word), Some(block)) = (&word, &mut chars) {
             // The word block's unigrams are the sentences' common words: their character
-            // n-gram columns are worked out once, here, instead of once per occurrence.
-            block.remember_words(word.terms().iter().map(String::as_str));
+            // n-gram columns are worked out once, here, instead of once per occurrence; with
+            // a comma or a full stop after them too, as a sentence's last word has.
+            let unigrams = || word.terms().iter().filter(|t| !t.contains(' '));
+            let variants: Vec<String> = unigrams()
+                .flat_map(|t| [format!("{t},"), format!("{t}.")])
+                .collect();
+            block.remember_words(
+                unigrams()
+                    .map(String::as_str)
+                    .chain(variants.iter().map(String::as_str)),
+            );
         }
         let mut offsets = vec![0];
         for h in &heads {
@@ -1948,7 +1957,8 @@ mod tests {
             .terms()
             .iter()
             .filter(|t| !t.contains(' '));
-        assert_eq!(block.remembered_words(), unigrams.count());
+        // Each unigram alone, with a comma and with a full stop.
+        assert_eq!(block.remembered_words(), 3 * unigrams.count());
         // The same block without remembered words gives the same rows.
         let plain = CharVectorizer::from_parts(
             block.analyzer(),
