@@ -394,7 +394,7 @@ impl WordColumns {
     }
 
     /// How many words are remembered.
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.map.len()
     }
 }
@@ -728,25 +728,45 @@ impl CharVocabulary {
             bits,
             ..WordColumns::default()
         };
-        let mut chars = Vec::new();
-        let mut cols = Vec::new();
-        for w in words {
-            if w.is_empty() || w.chars().any(is_py_space) {
-                continue;
+        let words: Vec<&str> = words
+            .into_iter()
+            .filter(|w| !w.is_empty() && !w.chars().any(is_py_space))
+            .collect();
+        // Each chunk's keys, column counts and columns, worked out in parallel, then merged
+        // in order (the first of equal keys is kept), so the result does not depend on the
+        // number of threads.
+        let chunks: Vec<(Vec<u128>, Vec<u32>, Vec<u32>)> = words
+            .par_chunks(1024)
+            .map(|chunk| {
+                let (mut keys, mut lens, mut cols) = (Vec::new(), Vec::new(), Vec::new());
+                let mut chars = Vec::new();
+                for w in chunk {
+                    let start = cols.len();
+                    self.columns_of(Analyzer::CharWb, w, range, &mut chars, None, |c| {
+                        cols.push(c)
+                    });
+                    match out.key(&chars) {
+                        Some(key) => {
+                            keys.push(key);
+                            lens.push((cols.len() - start) as u32);
+                        }
+                        None => cols.truncate(start),
+                    }
+                }
+                (keys, lens, cols)
+            })
+            .collect();
+        out.map.reserve(words.len());
+        for (keys, lens, cols) in chunks {
+            let mut at = 0;
+            for (key, len) in keys.into_iter().zip(lens) {
+                let span = &cols[at..at + len as usize];
+                at += len as usize;
+                if let std::collections::hash_map::Entry::Vacant(e) = out.map.entry(key) {
+                    e.insert((out.cols.len() as u32, len));
+                    out.cols.extend_from_slice(span);
+                }
             }
-            cols.clear();
-            self.columns_of(Analyzer::CharWb, w, range, &mut chars, None, |c| {
-                cols.push(c)
-            });
-            let Some(key) = out.key(&chars) else {
-                continue;
-            };
-            if out.map.contains_key(&key) {
-                continue;
-            }
-            let start = out.cols.len() as u32;
-            out.cols.extend_from_slice(&cols);
-            out.map.insert(key, (start, cols.len() as u32));
         }
         out.cols.shrink_to_fit();
         out
@@ -833,9 +853,6 @@ pub struct CharVectorizer {
     params: TfidfParams,
     vocabulary: CharVocabulary,
     idf: Vec<f64>,
-    /// Remembered columns of common whole words (`char_wb` only), see
-    /// [`CharVectorizer::remember_words`]. Not part of the model: derived from it.
-    words: Option<WordColumns>,
 }
 
 /// Per n-gram counts while fitting.
@@ -963,7 +980,6 @@ impl CharVectorizer {
             params: params.clone(),
             vocabulary,
             idf,
-            words: None,
         };
         // Pass 2: the rows, a block of documents at a time, each block into flat buffers.
         let blocks: Vec<(Vec<usize>, Vec<u32>, Vec<f32>)> = docs
@@ -1017,27 +1033,23 @@ impl CharVectorizer {
             params,
             vocabulary,
             idf,
-            words: None,
         })
     }
 
-    /// For `char_wb`, remember the columns of these whole words (the word block's unigrams,
-    /// say), so that [`CharVectorizer::transform_into`] looks each occurrence of one up once
-    /// instead of cutting it into n-grams; the rows are the same. Strings with whitespace are
-    /// skipped; nothing happens for `char`.
-    pub(crate) fn remember_words<'a>(&mut self, words: impl IntoIterator<Item = &'a str>) {
-        if self.analyzer == Analyzer::CharWb {
-            let words = self
-                .vocabulary
-                .word_columns(self.vocabulary_params.ngram_range, words);
-            self.words = (words.len() > 0).then_some(words);
+    /// For `char_wb`, the columns of these whole words (the word block's unigrams, say), for
+    /// [`CharVectorizer::transform_remembering`]; strings with whitespace are skipped. `None`
+    /// for `char`, or when no word was kept.
+    pub(crate) fn word_columns<'a>(
+        &self,
+        words: impl IntoIterator<Item = &'a str>,
+    ) -> Option<WordColumns> {
+        if self.analyzer != Analyzer::CharWb {
+            return None;
         }
-    }
-
-    /// How many whole words [`CharVectorizer::remember_words`] remembered.
-    #[cfg(test)]
-    pub(crate) fn remembered_words(&self) -> usize {
-        self.words.as_ref().map_or(0, WordColumns::len)
+        let words = self
+            .vocabulary
+            .word_columns(self.vocabulary_params.ngram_range, words);
+        (words.len() > 0).then_some(words)
     }
 
     /// `char` or `char_wb`.
@@ -1104,6 +1116,21 @@ impl CharVectorizer {
         indices: &mut Vec<u32>,
         values: &mut Vec<f32>,
     ) {
+        self.transform_remembering(normalized, scratch, offset, indices, values, None);
+    }
+
+    /// [`CharVectorizer::transform_into`], taking the columns of the words in `words` (made by
+    /// [`CharVectorizer::word_columns`] of this vectorizer) from there: the same row, faster.
+    #[inline]
+    pub(crate) fn transform_remembering(
+        &self,
+        normalized: &str,
+        scratch: &mut CharScratch,
+        offset: u32,
+        indices: &mut Vec<u32>,
+        values: &mut Vec<f32>,
+        words: Option<&WordColumns>,
+    ) {
         // Look every n-gram up first, then count: the lookups do not wait on one another.
         scratch.cols.clear();
         let cols = &mut scratch.cols;
@@ -1112,7 +1139,7 @@ impl CharVectorizer {
             normalized,
             self.vocabulary_params.ngram_range,
             &mut scratch.chars,
-            self.words.as_ref(),
+            words,
             |c| cols.push(c),
         );
         scratch.counts.reserve(self.n_features());

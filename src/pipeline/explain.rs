@@ -198,6 +198,7 @@ impl Pipeline {
         texts: &[S],
         k: usize,
     ) -> Vec<Vec<Explanation>> {
+        self.count_sentences(texts.len());
         let rows = self.embed(texts);
         texts
             .par_iter()
