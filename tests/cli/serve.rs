@@ -842,6 +842,89 @@ fn a_request_over_the_timeout_is_answered_503() {
 }
 
 #[test]
+fn a_body_still_arriving_at_the_timeout_is_answered_503() {
+    let dir = tempdir();
+    let server = Server::start(dir.path(), &["--timeout", "1s"]);
+    // A valid request padded with JSON whitespace: half of it now, the rest one byte per 10 ms,
+    // so the body is still arriving (for 25 s) when the 1 s timeout ends the request.
+    let mut body = json!({ "text": "Troops shelled the town." })
+        .to_string()
+        .into_bytes();
+    body.resize(5000, b' ');
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut slow = TcpStream::connect(&server.addr).unwrap();
+    slow.set_read_timeout(Some(PATIENCE)).unwrap();
+    write!(
+        slow,
+        "POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    slow.write_all(first).unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let trickle = {
+        let mut w = slow.try_clone().unwrap();
+        let rest = rest.to_vec();
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            for b in rest {
+                // The server may close once it has answered: then the writes fail.
+                if stop.load(std::sync::atomic::Ordering::Relaxed) || w.write_all(&[b]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+    };
+    // The answer: the 503 JSON error, whole, then the end of the connection.
+    let a = read_answer(&mut slow);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    trickle.join().unwrap();
+    let m = a.error(503, "timeout");
+    assert!(m.contains("1000 ms") && m.contains("--timeout"), "{m}");
+    assert_eq!(a.header("connection"), Some("close"), "{:?}", a.headers);
+    let mut after = Vec::new();
+    match slow.read_to_end(&mut after) {
+        Ok(_) => assert!(after.is_empty(), "{:?}", String::from_utf8_lossy(&after)),
+        // A reset once the whole answer was read is an end too.
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+    }
+    // Counted and logged as a 503 `timeout`; the server goes on answering.
+    let metrics = server.get("/metrics").text();
+    let requests = samples(&metrics, "newsclass_http_requests_total");
+    assert!(
+        requests.contains(&(
+            r#"route="/v1/classify",method="POST",status="503""#.into(),
+            1.0
+        )),
+        "{requests:?}"
+    );
+    let errors = samples(&metrics, "newsclass_http_errors_total");
+    assert!(
+        errors.contains(&(r#"route="/v1/classify",code="timeout""#.into(), 1.0)),
+        "{errors:?}"
+    );
+    // The log line is written after the answer: wait for it.
+    let deadline = Instant::now() + PATIENCE;
+    let log = loop {
+        let log: Vec<Value> = server
+            .stderr()
+            .lines()
+            .filter(|l| l.starts_with('{'))
+            .map(|l| serde_json::from_str(l).expect("a JSON log line"))
+            .collect();
+        if !log.is_empty() || Instant::now() > deadline {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(log[0]["path"], "/v1/classify", "{log:?}");
+    assert_eq!(log[0]["status"], 503, "{log:?}");
+    assert_eq!(log[0]["error"], "timeout", "{log:?}");
+    assert_eq!(server.classify(&json!({ "text": "x" })).status, 200);
+}
+
+#[test]
 fn a_token_guards_every_endpoint_but_healthz() {
     let dir = tempdir();
     for server in [
