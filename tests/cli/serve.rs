@@ -579,6 +579,41 @@ fn classify_sentences_and_articles_match_predict() {
 }
 
 #[test]
+fn a_request_of_several_chunks_is_what_predict_prints() {
+    // Over 256 sentences, so the server classifies them in several calls (with the last one
+    // partial); the answer is still exactly `predict`'s, explanations included.
+    let dir = tempdir();
+    let text = std::fs::read_to_string(repo_file("data/example-article.txt")).unwrap();
+    let base: Vec<String> = newsclass::text::sentences::split_sentences(&text)
+        .into_iter()
+        .map(|s| s.text)
+        .collect();
+    let sentences: Vec<String> = (0..600)
+        .map(|i| format!("{} ({i})", base[i % base.len()]))
+        .collect();
+    let rows: String = sentences
+        .iter()
+        .map(|s| format!("{}\n", json!({ "text": s })))
+        .collect();
+    write(dir.path(), "rows.jsonl", rows);
+    let server = Server::start(dir.path(), &[]);
+    let a = server.classify(&json!({ "sentences": sentences, "probs": true, "explain": 2 }));
+    assert_eq!(a.status, 200, "{}", a.text());
+    let expected = predict_records(
+        dir.path(),
+        &[
+            "--input-format",
+            "jsonl",
+            "--probs",
+            "--explain=2",
+            "rows.jsonl",
+        ],
+    );
+    assert_eq!(expected.len(), 600);
+    assert_eq!(a.json(), json!({ "sentences": expected }));
+}
+
+#[test]
 fn model_is_what_info_prints_and_healthz_answers() {
     let dir = tempdir();
     let model = train(dir.path(), "m.newsclass", &[]);
@@ -839,6 +874,40 @@ fn a_request_over_the_timeout_is_answered_503() {
     assert!(m.contains("100 ms") && m.contains("--timeout"), "{m}");
     // The server goes on answering.
     assert_eq!(server.get("/healthz").status, 200);
+}
+
+#[test]
+fn a_timed_out_classification_stops_early() {
+    let dir = tempdir();
+    let server = Server::start(dir.path(), &["--timeout", "1s", "--max-body", "8MiB"]);
+    // 10,000 long sentences (the default --max-sentences): far more than a second of work.
+    let sentence = "Troops shelled the town overnight while envoys from both sides met in the \
+                    capital for talks on a ceasefire, an exchange of prisoners and the return of \
+                    refugees to their homes before the winter";
+    let sentences: Vec<String> = (0..10_000).map(|i| format!("{sentence} {i}.")).collect();
+    server
+        .classify(&json!({ "sentences": sentences, "probs": true }))
+        .error(503, "timeout");
+    // The classification notices that its request is gone and stops before its end.
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let m = server.get("/metrics").text();
+        let stopped = samples(&m, "newsclass_classifications_stopped_total");
+        if stopped == [(String::new(), 1.0)] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the classification did not stop: {stopped:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The server answers the next request, in full.
+    let a = server.classify(&json!({ "sentences": ["Envoys met for talks."] }));
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let v = a.json();
+    assert_eq!(v["sentences"].as_array().unwrap().len(), 1);
+    assert_eq!(v["sentences"][0]["text"], "Envoys met for talks.");
 }
 
 #[test]

@@ -580,11 +580,23 @@ async fn classify(State(app): State<Arc<App>>, req: Request) -> Result<Response,
     let body = read_body(req, app.config.max_body).await?;
     let (tx, rx) = tokio::sync::oneshot::channel();
     let job = app.clone();
+    // Dropped with this handler (when the request times out): the classification then stops.
+    let cancel = classify::Cancel::default();
+    let _stop = cancel.on_drop();
     rayon::spawn(move || {
         let answer = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            classify::answer(&job.model, &body, job.config.max_sentences)
+            classify::answer(&job.model, &body, job.config.max_sentences, &cancel)
         }))
-        .unwrap_or_else(|_| Err(ApiError::internal("classification failed unexpectedly")));
+        .unwrap_or_else(|_| Err(ApiError::internal("classification failed unexpectedly").into()));
+        let answer = match answer {
+            Ok(a) => Ok(a),
+            Err(classify::Failure::Refused(e)) => Err(e),
+            Err(classify::Failure::Stopped) => {
+                // Nobody waits for this answer any more.
+                job.metrics.stopped();
+                return;
+            }
+        };
         // The receiver is gone when the request timed out; then nobody needs the answer.
         let _ = tx.send(answer);
     });
