@@ -5,13 +5,16 @@
 #
 #   scripts/schemathesis.sh [--max-examples N] [--binary PATH]
 #
+# Without --binary it builds and runs target/release/newsclass (`cargo build --release`); with
+# --binary it runs that binary as it is (scripts/test-all passes the one `cargo test --release
+# --all-features` just built, which a default-features build would rebuild).
 # Environment: SCHEMATHESIS_VENV (default target/schemathesis-venv), SCHEMATHESIS_VERSION
 # (a pip requirement such as ==4.32.5; default: the newest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 max_examples=200
-binary=target/release/newsclass
+binary=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --max-examples) max_examples="$2"; shift 2 ;;
@@ -33,9 +36,11 @@ if [ ! -x "$venv/bin/st" ]; then
 fi
 echo "schemathesis: $("$venv/bin/st" --version)"
 
-if [ "$binary" = target/release/newsclass ]; then
+if [ -z "$binary" ]; then
+  binary=target/release/newsclass
   cargo build --release --quiet
 fi
+[ -x "$binary" ] || { echo "no executable newsclass at $binary" >&2; exit 1; }
 
 # One bounded run against a fresh server started with the given flags; extra schemathesis
 # options after "--". Prints a line of counts; returns schemathesis' status.

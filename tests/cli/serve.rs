@@ -579,6 +579,41 @@ fn classify_sentences_and_articles_match_predict() {
 }
 
 #[test]
+fn a_request_of_several_chunks_is_what_predict_prints() {
+    // Over 256 sentences, so the server classifies them in several calls (with the last one
+    // partial); the answer is still exactly `predict`'s, explanations included.
+    let dir = tempdir();
+    let text = std::fs::read_to_string(repo_file("data/example-article.txt")).unwrap();
+    let base: Vec<String> = newsclass::text::sentences::split_sentences(&text)
+        .into_iter()
+        .map(|s| s.text)
+        .collect();
+    let sentences: Vec<String> = (0..600)
+        .map(|i| format!("{} ({i})", base[i % base.len()]))
+        .collect();
+    let rows: String = sentences
+        .iter()
+        .map(|s| format!("{}\n", json!({ "text": s })))
+        .collect();
+    write(dir.path(), "rows.jsonl", rows);
+    let server = Server::start(dir.path(), &[]);
+    let a = server.classify(&json!({ "sentences": sentences, "probs": true, "explain": 2 }));
+    assert_eq!(a.status, 200, "{}", a.text());
+    let expected = predict_records(
+        dir.path(),
+        &[
+            "--input-format",
+            "jsonl",
+            "--probs",
+            "--explain=2",
+            "rows.jsonl",
+        ],
+    );
+    assert_eq!(expected.len(), 600);
+    assert_eq!(a.json(), json!({ "sentences": expected }));
+}
+
+#[test]
 fn model_is_what_info_prints_and_healthz_answers() {
     let dir = tempdir();
     let model = train(dir.path(), "m.newsclass", &[]);
@@ -839,6 +874,123 @@ fn a_request_over_the_timeout_is_answered_503() {
     assert!(m.contains("100 ms") && m.contains("--timeout"), "{m}");
     // The server goes on answering.
     assert_eq!(server.get("/healthz").status, 200);
+}
+
+#[test]
+fn a_timed_out_classification_stops_early() {
+    let dir = tempdir();
+    let server = Server::start(dir.path(), &["--timeout", "1s", "--max-body", "8MiB"]);
+    // 10,000 long sentences (the default --max-sentences): far more than a second of work.
+    let sentence = "Troops shelled the town overnight while envoys from both sides met in the \
+                    capital for talks on a ceasefire, an exchange of prisoners and the return of \
+                    refugees to their homes before the winter";
+    let sentences: Vec<String> = (0..10_000).map(|i| format!("{sentence} {i}.")).collect();
+    server
+        .classify(&json!({ "sentences": sentences, "probs": true }))
+        .error(503, "timeout");
+    // The classification notices that its request is gone and stops before its end.
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let m = server.get("/metrics").text();
+        let stopped = samples(&m, "newsclass_classifications_stopped_total");
+        if stopped == [(String::new(), 1.0)] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the classification did not stop: {stopped:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The server answers the next request, in full.
+    let a = server.classify(&json!({ "sentences": ["Envoys met for talks."] }));
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let v = a.json();
+    assert_eq!(v["sentences"].as_array().unwrap().len(), 1);
+    assert_eq!(v["sentences"][0]["text"], "Envoys met for talks.");
+}
+
+#[test]
+fn a_body_still_arriving_at_the_timeout_is_answered_503() {
+    let dir = tempdir();
+    let server = Server::start(dir.path(), &["--timeout", "1s"]);
+    // A valid request padded with JSON whitespace: half of it now, the rest one byte per 10 ms,
+    // so the body is still arriving (for 25 s) when the 1 s timeout ends the request.
+    let mut body = json!({ "text": "Troops shelled the town." })
+        .to_string()
+        .into_bytes();
+    body.resize(5000, b' ');
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut slow = TcpStream::connect(&server.addr).unwrap();
+    slow.set_read_timeout(Some(PATIENCE)).unwrap();
+    write!(
+        slow,
+        "POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    slow.write_all(first).unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let trickle = {
+        let mut w = slow.try_clone().unwrap();
+        let rest = rest.to_vec();
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            for b in rest {
+                // The server may close once it has answered: then the writes fail.
+                if stop.load(std::sync::atomic::Ordering::Relaxed) || w.write_all(&[b]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+    };
+    // The answer: the 503 JSON error, whole, then the end of the connection.
+    let a = read_answer(&mut slow);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    trickle.join().unwrap();
+    let m = a.error(503, "timeout");
+    assert!(m.contains("1000 ms") && m.contains("--timeout"), "{m}");
+    assert_eq!(a.header("connection"), Some("close"), "{:?}", a.headers);
+    let mut after = Vec::new();
+    match slow.read_to_end(&mut after) {
+        Ok(_) => assert!(after.is_empty(), "{:?}", String::from_utf8_lossy(&after)),
+        // A reset once the whole answer was read is an end too.
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+    }
+    // Counted and logged as a 503 `timeout`; the server goes on answering.
+    let metrics = server.get("/metrics").text();
+    let requests = samples(&metrics, "newsclass_http_requests_total");
+    assert!(
+        requests.contains(&(
+            r#"route="/v1/classify",method="POST",status="503""#.into(),
+            1.0
+        )),
+        "{requests:?}"
+    );
+    let errors = samples(&metrics, "newsclass_http_errors_total");
+    assert!(
+        errors.contains(&(r#"route="/v1/classify",code="timeout""#.into(), 1.0)),
+        "{errors:?}"
+    );
+    // The log line is written after the answer: wait for it.
+    let deadline = Instant::now() + PATIENCE;
+    let log = loop {
+        let log: Vec<Value> = server
+            .stderr()
+            .lines()
+            .filter(|l| l.starts_with('{'))
+            .map(|l| serde_json::from_str(l).expect("a JSON log line"))
+            .collect();
+        if !log.is_empty() || Instant::now() > deadline {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(log[0]["path"], "/v1/classify", "{log:?}");
+    assert_eq!(log[0]["status"], 503, "{log:?}");
+    assert_eq!(log[0]["error"], "timeout", "{log:?}");
+    assert_eq!(server.classify(&json!({ "text": "x" })).status, 200);
 }
 
 #[test]

@@ -7,7 +7,11 @@
 //! `predict --format jsonl` prints, written by the same serializer ([`SentenceJson`]), without
 //! `source`: `{"sentences": [...]}` for `text` and `sentences`, `{"articles": [{"id",
 //! "sentences": [...]}]}` for `articles`. Everything here runs on rayon's pool, off the async
-//! runtime.
+//! runtime. The sentences are classified [`CHUNK`] at a time; when the request is gone (timed
+//! out), the work stops at the next chunk.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use newsclass::text::sentences::split_sentences;
 use newsclass::{MinProb, Pipeline};
@@ -51,6 +55,50 @@ struct Article {
 /// A field that, when present, must hold a value of its type (so `null` is refused).
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
     T::deserialize(d).map(Some)
+}
+
+/// Sentences per prediction call (each call runs in parallel over its sentences); between two,
+/// the work of a request that is gone stops.
+const CHUNK: usize = 256;
+
+/// Set when a request is gone, so that its classification stops early.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// A guard that sets the flag when dropped: the handler holds it, so the flag is set when
+    /// the handler is dropped (the request timed out) or done.
+    pub(crate) fn on_drop(&self) -> CancelOnDrop {
+        CancelOnDrop(self.clone())
+    }
+}
+
+/// Sets its [`Cancel`] when dropped.
+pub(crate) struct CancelOnDrop(Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0 .0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Why a request has no answer.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The request is refused with this error.
+    Refused(ApiError),
+    /// The request was cancelled: the work stopped before its end and nobody waits for it.
+    Stopped,
+}
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        Failure::Refused(e)
+    }
 }
 
 /// A classified answer: its JSON and how many sentences it holds.
@@ -174,21 +222,39 @@ struct Unit {
     text: String,
 }
 
-/// The predictions (and explanations, when asked) of a request's units, made in one call.
+/// The predictions (and explanations, when asked) of a request's units, made [`CHUNK`] units
+/// per call (the same objects as one call over all of them: a sentence's prediction does not
+/// depend on the others).
 struct Classified<'m> {
     predictions: Vec<newsclass::Prediction<'m>>,
     explanations: Vec<Vec<newsclass::Explanation>>,
 }
 
-fn classify<'m>(model: &'m Pipeline, units: &[Unit], opts: &Options) -> Classified<'m> {
+fn classify<'m>(
+    model: &'m Pipeline,
+    units: &[Unit],
+    opts: &Options,
+    cancel: &Cancel,
+) -> Result<Classified<'m>, Failure> {
     let texts: Vec<&str> = units.iter().map(|u| u.text.as_str()).collect();
-    Classified {
-        predictions: model.predict(&texts),
-        explanations: match opts.explain {
-            Some(k) => model.explain_all(&texts, k),
-            None => Vec::new(),
-        },
+    let mut out = Classified {
+        predictions: Vec::with_capacity(texts.len()),
+        explanations: Vec::with_capacity(if opts.explain.is_some() {
+            texts.len()
+        } else {
+            0
+        }),
+    };
+    for chunk in texts.chunks(CHUNK) {
+        if cancel.is_set() {
+            return Err(Failure::Stopped);
+        }
+        out.predictions.extend(model.predict(chunk));
+        if let Some(k) = opts.explain {
+            out.explanations.extend(model.explain_all(chunk, k));
+        }
     }
+    Ok(out)
 }
 
 /// Write the sentence objects of `units[range]` to `out` as a JSON array: the objects of
@@ -230,13 +296,18 @@ fn write_array(
 }
 
 /// `{"sentences":[...]}` of `units`.
-fn sentences_answer(model: &Pipeline, units: &[Unit], opts: &Options) -> Vec<u8> {
-    let classified = classify(model, units, opts);
+fn sentences_answer(
+    model: &Pipeline,
+    units: &[Unit],
+    opts: &Options,
+    cancel: &Cancel,
+) -> Result<Vec<u8>, Failure> {
+    let classified = classify(model, units, opts, cancel)?;
     let mut body = Vec::with_capacity(units.iter().map(|u| u.text.len() + 160).sum());
     body.extend_from_slice(b"{\"sentences\":");
     write_array(&mut body, units, &classified, 0..units.len(), opts);
     body.push(b'}');
-    body
+    Ok(body)
 }
 
 /// The sentences of an article as units.
@@ -253,18 +324,19 @@ fn article_units(text: &str) -> Vec<Unit> {
         .collect()
 }
 
-/// Parse, check and classify one request body.
+/// Parse, check and classify one request body; stop early once `cancel` is set.
 pub(crate) fn answer(
     model: &Pipeline,
     body: &[u8],
     max_sentences: usize,
-) -> Result<Answer, ApiError> {
+    cancel: &Cancel,
+) -> Result<Answer, Failure> {
     let req = parse(body)?;
     let opts = options(&req, model)?;
     let (body, n) = if let Some(text) = req.text {
         let units = article_units(&text);
         check_count(units.len(), max_sentences)?;
-        (sentences_answer(model, &units, &opts), units.len())
+        (sentences_answer(model, &units, &opts, cancel)?, units.len())
     } else if let Some(sentences) = req.sentences {
         check_count(sentences.len(), max_sentences)?;
         let units: Vec<Unit> = sentences
@@ -277,16 +349,16 @@ pub(crate) fn answer(
                 text,
             })
             .collect();
-        (sentences_answer(model, &units, &opts), units.len())
+        (sentences_answer(model, &units, &opts, cancel)?, units.len())
     } else {
         let articles = req.articles.unwrap_or_default();
         let split: Vec<Vec<Unit>> = articles.iter().map(|a| article_units(&a.text)).collect();
         let lens: Vec<usize> = split.iter().map(Vec::len).collect();
         let n: usize = lens.iter().sum();
         check_count(n, max_sentences)?;
-        // One prediction call over every sentence of the batch, then cut back into articles.
+        // Every sentence of the batch classified together, then cut back into articles.
         let units: Vec<Unit> = split.into_iter().flatten().collect();
-        let classified = classify(model, &units, &opts);
+        let classified = classify(model, &units, &opts, cancel)?;
         let mut body = Vec::with_capacity(units.iter().map(|u| u.text.len() + 160).sum());
         body.extend_from_slice(b"{\"articles\":[");
         let mut start = 0;

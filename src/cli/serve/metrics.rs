@@ -5,6 +5,8 @@
 //! * `newsclass_http_request_duration_seconds{route}`: a latency histogram, from the request's
 //!   headers to its answer;
 //! * `newsclass_sentences_classified_total`: sentences classified;
+//! * `newsclass_classifications_stopped_total`: classifications stopped before their end because
+//!   their request timed out;
 //! * `newsclass_http_requests_in_flight`: requests being handled (this one included).
 //!
 //! `route` is the matched route (`/v1/classify`), or `unmatched` for paths the server does not
@@ -12,7 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -41,6 +43,7 @@ struct Inner {
 pub(crate) struct Metrics {
     inner: Mutex<Inner>,
     in_flight: AtomicI64,
+    stopped: AtomicU64,
 }
 
 /// Counts a request as in flight while it lives.
@@ -67,6 +70,11 @@ impl Metrics {
     pub(crate) fn start(&self) -> InFlight<'_> {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         InFlight(self)
+    }
+
+    /// Count a classification stopped before its end.
+    pub(crate) fn stopped(&self) {
+        self.stopped.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Record a finished request.
@@ -146,6 +154,11 @@ impl Metrics {
         );
         let _ = writeln!(
             s,
+            "# HELP newsclass_classifications_stopped_total Classifications stopped before their end because their request timed out.\n# TYPE newsclass_classifications_stopped_total counter\nnewsclass_classifications_stopped_total {}",
+            self.stopped.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
             "# HELP newsclass_http_requests_in_flight Requests being handled, this one included.\n# TYPE newsclass_http_requests_in_flight gauge\nnewsclass_http_requests_in_flight {}",
             self.in_flight.load(Ordering::Relaxed)
         );
@@ -204,6 +217,11 @@ mod tests {
             .contains("newsclass_http_request_duration_seconds_count{route=\"/v1/classify\"} 3"));
         assert!(text.contains("newsclass_sentences_classified_total 5"));
         assert!(text.contains("newsclass_http_requests_in_flight 0"));
+        assert!(text.contains("newsclass_classifications_stopped_total 0"));
+        m.stopped();
+        assert!(m
+            .render()
+            .contains("newsclass_classifications_stopped_total 1"));
     }
 
     #[test]

@@ -48,6 +48,11 @@ const UNMATCHED: &str = "unmatched";
 /// send the whole body before reading get the answer instead of a reset connection.
 const DRAIN_LIMIT: usize = 16 << 20;
 
+/// How long the rest of a body still arriving when the request times out is read and dropped
+/// (at most [`DRAIN_LIMIT`] bytes), while and after the 503 goes out: a client still sending
+/// then reads the answer and the end of the connection, not a reset.
+const TIMEOUT_DRAIN: Duration = Duration::from_secs(2);
+
 /// An error answer.
 #[derive(Debug)]
 pub(crate) struct ApiError {
@@ -404,20 +409,79 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Answer 503 when a request takes longer than `--timeout`.
+/// Answer 503 when a request takes longer than `--timeout` (reading its body included), with
+/// `Connection: close`; the rest of a body still arriving is drained meanwhile.
 async fn deadline(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let limit = app.config.timeout;
+    let (parts, body) = req.into_parts();
+    let body = SharedBody(Arc::new(std::sync::Mutex::new(body)));
+    let req = Request::from_parts(parts, Body::new(body.clone()));
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(r) => r,
-        Err(_) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
-            format!(
-                "the request took longer than the server's limit of {} ms (--timeout); send fewer sentences per request",
-                limit.as_millis()
-            ),
-        )
-        .into_response(),
+        Err(_) => {
+            // The handler (and its copy of the body) is gone; this copy keeps hyper reading.
+            tokio::spawn(body.drain());
+            let mut r = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                format!(
+                    "the request took longer than the server's limit of {} ms (--timeout); send fewer sentences per request",
+                    limit.as_millis()
+                ),
+            )
+            .into_response();
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            r
+        }
+    }
+}
+
+/// A request body the handler reads while the timeout keeps a handle on it, so that what is
+/// left of it can still be read after the handler was dropped.
+#[derive(Clone)]
+struct SharedBody(Arc<std::sync::Mutex<Body>>);
+
+impl SharedBody {
+    fn body(&self) -> std::sync::MutexGuard<'_, Body> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Read and drop the rest of the body: until its end, [`DRAIN_LIMIT`] bytes or
+    /// [`TIMEOUT_DRAIN`], whichever comes first.
+    async fn drain(self) {
+        let mut seen = 0usize;
+        let _ = tokio::time::timeout(TIMEOUT_DRAIN, async {
+            while let Some(Ok(frame)) =
+                std::future::poll_fn(|cx| Pin::new(&mut *self.body()).poll_frame(cx)).await
+            {
+                seen = seen.saturating_add(frame.data_ref().map_or(0, Bytes::len));
+                if seen > DRAIN_LIMIT {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+}
+
+impl HttpBody for SharedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut *self.body()).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body().is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body().size_hint()
     }
 }
 
@@ -516,11 +580,23 @@ async fn classify(State(app): State<Arc<App>>, req: Request) -> Result<Response,
     let body = read_body(req, app.config.max_body).await?;
     let (tx, rx) = tokio::sync::oneshot::channel();
     let job = app.clone();
+    // Dropped with this handler (when the request times out): the classification then stops.
+    let cancel = classify::Cancel::default();
+    let _stop = cancel.on_drop();
     rayon::spawn(move || {
         let answer = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            classify::answer(&job.model, &body, job.config.max_sentences)
+            classify::answer(&job.model, &body, job.config.max_sentences, &cancel)
         }))
-        .unwrap_or_else(|_| Err(ApiError::internal("classification failed unexpectedly")));
+        .unwrap_or_else(|_| Err(ApiError::internal("classification failed unexpectedly").into()));
+        let answer = match answer {
+            Ok(a) => Ok(a),
+            Err(classify::Failure::Refused(e)) => Err(e),
+            Err(classify::Failure::Stopped) => {
+                // Nobody waits for this answer any more.
+                job.metrics.stopped();
+                return;
+            }
+        };
         // The receiver is gone when the request timed out; then nobody needs the answer.
         let _ = tx.send(answer);
     });
