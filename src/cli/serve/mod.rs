@@ -72,7 +72,9 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     max_sentences: usize,
     /// Longest a request may take, from its headers to its answer: seconds, or with a unit
-    /// (500ms, 30s, 2m). A request over it is answered 503.
+    /// (500ms, 30s, 2m). A request over it is answered 503 (timeout), even while its body is
+    /// still arriving; the classification of a `POST /v1/classify` over it stops at the next
+    /// 256 sentences.
     #[arg(long, value_name = "DURATION", default_value = "30s")]
     timeout: String,
 }
