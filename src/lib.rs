@@ -41,7 +41,7 @@
 //!   head ([`pipeline::calibrate`]);
 //! * [`html`] renders classified articles and evaluations as self-contained HTML pages;
 //! * [`output::sentence_json`] is the JSON of a classified sentence that the CLI, the server and
-//!   the Python package share;
+//!   the Python package share ([`output::SentenceJson`] writes it without building the map);
 //! * [`Dataset`] holds labeled texts in memory; [`data`] reads CSV / JSONL with precise error
 //!   messages; [`cv`] does grouped splits and grid cross-validation.
 //!
