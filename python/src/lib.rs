@@ -392,17 +392,27 @@ impl Model {
         builtin(py, "fast", FAST_MODEL)
     }
 
-    /// Load a model file.
+    /// Load a model file. `encoder=DIR` (a sentence-transformers BERT directory, as the
+    /// command line's `--encoder`) supplies the sentence encoder of a model trained with
+    /// `encoder_embed="none"`, which records only its identity.
     #[staticmethod]
-    fn load(py: Python<'_>, path: PathBuf) -> PyResult<Model> {
-        let inner = py.detach(|| Pipeline::load(&path)).map_err(py_err)?;
+    #[pyo3(signature = (path, encoder=None))]
+    fn load(py: Python<'_>, path: PathBuf, encoder: Option<PathBuf>) -> PyResult<Model> {
+        let encoder = load_encoder(py, encoder)?;
+        let inner = py
+            .detach(|| Pipeline::load_with_encoder(&path, encoder.as_ref()))
+            .map_err(py_err)?;
         Ok(Model { inner })
     }
 
-    /// Rebuild a model from the bytes of a model file.
+    /// Rebuild a model from the bytes of a model file (`encoder=` as for `load`).
     #[staticmethod]
-    fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<Model> {
-        let inner = py.detach(|| Pipeline::from_bytes(data)).map_err(py_err)?;
+    #[pyo3(signature = (data, encoder=None))]
+    fn from_bytes(py: Python<'_>, data: &[u8], encoder: Option<PathBuf>) -> PyResult<Model> {
+        let encoder = load_encoder(py, encoder)?;
+        let inner = py
+            .detach(|| Pipeline::from_bytes_with_encoder(data, encoder.as_ref()))
+            .map_err(py_err)?;
         Ok(Model { inner })
     }
 
@@ -835,16 +845,23 @@ fn train<'py>(
         .map_err(py_err)?;
     let data = dataset(texts, labels)?;
     let pool = pool(threads)?;
-    let encoder = match encoder {
-        Some(dir) => Some(Arc::new(py.detach(|| Encoder::load(&dir)).map_err(py_err)?)),
-        None => None,
-    };
+    let encoder = load_encoder(py, encoder)?;
     let inner = compute(py, &pool, || match &encoder {
         Some(e) => Pipeline::fit_with_encoder(&params, &data, e),
         None => Pipeline::fit(&params, &data),
     })
     .map_err(py_err)?;
     Ok(Model { inner })
+}
+
+/// The sentence encoder in directory `dir`, if one is given.
+fn load_encoder(py: Python<'_>, dir: Option<PathBuf>) -> PyResult<Option<Arc<Encoder>>> {
+    match dir {
+        Some(dir) => Ok(Some(Arc::new(
+            py.detach(|| Encoder::load(&dir)).map_err(py_err)?,
+        ))),
+        None => Ok(None),
+    }
 }
 
 /// `encoder_embed=`: which copy of the sentence encoder the model file carries.

@@ -159,7 +159,7 @@ def test_train_encoder_options_need_an_encoder():
             newsclass.train(TEXTS, {"topic": TOPICS}, **kwargs)
 
 
-def test_train_with_the_encoder():
+def test_train_with_the_encoder(tmp_path):
     from conftest import ENCODER
 
     if not (ENCODER / "model.safetensors").is_file():
@@ -170,6 +170,16 @@ def test_train_with_the_encoder():
                         encoder_weight=2.0, encoder_embed="none")
     assert m.params["encoder"] == {"weight": 2.0, "storage": "none"}
     assert m.info()["encoder"] is not None
+    # A model that records only the encoder's identity loads with encoder= and not without.
+    identity_only = m.to_bytes()
+    assert len(identity_only) < 1_000_000
+    with pytest.raises(ValueError, match="encoder"):
+        newsclass.Model.from_bytes(identity_only)
+    again = newsclass.Model.from_bytes(identity_only, encoder=ENCODER)
+    assert again.predict(TEXTS, probs=True) == m.predict(TEXTS, probs=True)
+    path = tmp_path / "identity-only.newsclass"
+    m.save(path)
+    assert newsclass.Model.load(path, encoder=str(ENCODER)).predict(TEXTS) == m.predict(TEXTS)
     f16 = newsclass.train(TEXTS, {"topic": TOPICS}, c=10, encoder=ENCODER)
     assert f16.params["encoder"]["storage"] == "f16"
     assert len(f16.to_bytes()) > 10_000_000  # it carries the encoder's weights
