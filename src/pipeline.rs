@@ -606,13 +606,19 @@ const REMEMBER_AFTER: usize = 16_384;
 struct RememberedWords {
     words: std::sync::OnceLock<Option<WordColumns>>,
     seen: std::sync::atomic::AtomicUsize,
+    /// Set by the one thread that works them out; no other thread waits for it.
+    claimed: std::sync::atomic::AtomicBool,
 }
 
 impl Clone for RememberedWords {
     fn clone(&self) -> Self {
+        use std::sync::atomic::Ordering::Relaxed;
+        let words = self.words.clone();
         RememberedWords {
-            words: self.words.clone(),
-            seen: self.seen.load(std::sync::atomic::Ordering::Relaxed).into(),
+            // A copy made while another thread works them out may work them out itself.
+            claimed: words.get().is_some().into(),
+            words,
+            seen: self.seen.load(Relaxed).into(),
         }
     }
 }
@@ -1110,14 +1116,20 @@ impl Pipeline {
     /// Count `n` sentences about to be classified; past [`REMEMBER_AFTER`], work out the
     /// character n-gram columns of the word block's unigrams (each alone and with a comma or a
     /// full stop after it, as a sentence's words often are) so that later sentences look those
-    /// words up whole. Threads that classify meanwhile go on without them.
+    /// words up whole. One thread does it; threads that classify meanwhile go on without them
+    /// and never wait (so no rayon worker blocks while the work is spread over the pool).
     fn count_sentences(&self, n: usize) {
-        use std::sync::atomic::Ordering::Relaxed;
+        use std::sync::atomic::Ordering::{AcqRel, Relaxed};
         let r = &self.remembered;
-        if r.words.get().is_some() || r.seen.fetch_add(n, Relaxed) + n < REMEMBER_AFTER {
+        if r.claimed.load(Relaxed)
+            || r.seen.fetch_add(n, Relaxed).saturating_add(n) < REMEMBER_AFTER
+        {
             return;
         }
-        r.words.get_or_init(|| {
+        if r.claimed.swap(true, AcqRel) {
+            return;
+        }
+        let words = (|| {
             let (word, block) = (self.word.as_ref()?, self.chars.as_ref()?);
             let unigrams = || word.terms().iter().filter(|t| !t.contains(' '));
             let forms: Vec<String> = unigrams()
@@ -1128,7 +1140,9 @@ impl Pipeline {
                     .map(String::as_str)
                     .chain(forms.iter().map(String::as_str)),
             )
-        });
+        })();
+        // Only the thread that claimed the work sets it, so the cell is still empty.
+        let _ = r.words.set(words);
     }
 
     /// The temperature of head `name`: its margins are divided by it before the softmax, so
@@ -2031,6 +2045,36 @@ mod tests {
         let w = Pipeline::fit(&PipelineParams::default().check().unwrap(), &d).unwrap();
         w.count_sentences(REMEMBER_AFTER);
         assert!(w.remembered.words.get().unwrap().is_none());
+    }
+
+    #[test]
+    fn remembered_words_are_worked_out_while_threads_and_rayon_jobs_classify() {
+        let d = data();
+        let params = PipelineParams::default().features(Analyzer::CharWb, Some((2, 5)));
+        let p = Pipeline::fit(&params.c(10.0).check().unwrap(), &d).unwrap();
+        let texts: Vec<&str> = d.texts().iter().map(String::as_str).collect();
+        let expected = p.predict(&texts);
+        let batch: Vec<&str> = texts.iter().copied().cycle().take(1000).collect();
+        // Plain threads and rayon jobs (which must never block on one another) classify at
+        // once, well past the count.
+        std::thread::scope(|s| {
+            for _ in 0..3 {
+                s.spawn(|| {
+                    for _ in 0..2 * REMEMBER_AFTER / 1000 {
+                        p.predict(&batch);
+                    }
+                });
+            }
+            (0..8).into_par_iter().for_each(|_| {
+                for _ in 0..REMEMBER_AFTER / 1000 {
+                    p.predict(&batch);
+                }
+            });
+        });
+        assert!(p.remembered.words.get().unwrap().is_some());
+        for (a, b) in p.predict(&texts).iter().zip(&expected) {
+            assert_eq!(a.probs, b.probs);
+        }
     }
 
     #[test]
