@@ -47,13 +47,14 @@
 //!
 //! Every fallible function returns [`Error`], whose variants carry the values that went wrong.
 //!
-//! Cargo features: `cli` (default) builds the `newsclass` binary and pulls in clap, anyhow and
-//! indicatif; the library alone builds with `--no-default-features`. `linfa` implements linfa's
-//! traits for the sparse logistic regression ([`linfa`]). `encoder` (experimental) adds
-//! [`encoder::Encoder`], sentence embeddings from a pretrained BERT-family model
-//! (all-MiniLM-L6-v2) in pure Rust, and with it an encoder block beside the TF-IDF features
-//! ([`Pipeline::fit_with_encoder`]); builds without it read encoder models' headers and refuse
-//! to load them with a message saying so.
+//! Cargo features, all but `linfa` on by default: `cli` builds the `newsclass` binary and pulls
+//! in clap, anyhow and indicatif; `serve` adds `newsclass serve` (axum on tokio; the library
+//! itself has no HTTP code); `encoder` adds [`encoder::Encoder`], sentence embeddings from a
+//! pretrained BERT-family model (all-MiniLM-L6-v2) in pure Rust, and with it an encoder block
+//! beside the TF-IDF features ([`Pipeline::fit_with_encoder`]), which the built-in default model
+//! has; builds without it read encoder models' headers and refuse to load them with a message
+//! saying so. The library alone builds with `--no-default-features`. `linfa` implements linfa's
+//! traits for the sparse logistic regression (the `linfa` module).
 #![deny(missing_docs)]
 
 pub mod cv;

@@ -714,7 +714,7 @@ impl CharVocabulary {
     }
 
     /// The columns of every whole word in `words` (each alone, as `char_wb` pads it), for
-    /// [`CharVectorizer::remember_words`]. Strings holding whitespace, or none, are skipped.
+    /// [`CharVectorizer::word_columns`]. Strings holding whitespace, or none, are skipped.
     fn word_columns<'a>(
         &self,
         range: (usize, usize),

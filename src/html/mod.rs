@@ -16,7 +16,7 @@
 //!   it;
 //! * [`Document`] is the page around them: doctype, the shared style sheet ([`STYLE`]) and the
 //!   theme's rules, a content security policy that forbids any fetch, and the body;
-//! * [`escape`] / [`push_escaped`] make any text safe to put in a page.
+//! * [`escape()`] / [`push_escaped`] make any text safe to put in a page.
 //!
 //! ```
 //! use newsclass::html::{articles_page, ArticleView, Theme};
