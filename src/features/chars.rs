@@ -686,6 +686,8 @@ impl CharVocabulary {
         words: Option<&WordColumns>,
         f: impl FnMut(u32),
     ) {
+        // Remembered words are whole `char_wb` words.
+        let words = words.filter(|_| analyzer == Analyzer::CharWb);
         match &self.table {
             Table::Packed {
                 alphabet,
@@ -695,7 +697,7 @@ impl CharVocabulary {
                 let space = alphabet.code(' ');
                 prepare_with(analyzer, text, |c| alphabet.code(c), space, chars);
                 let (p, lookup) = (*packing, |k| map.get(k));
-                match words.filter(|_| analyzer == Analyzer::CharWb) {
+                match words {
                     Some(w) => remembered_columns(p, chars, range, space, w, lookup, f),
                     None => for_each_key(p, analyzer, chars, range, space, lookup_into(lookup, f)),
                 }
@@ -703,7 +705,7 @@ impl CharVocabulary {
             Table::Wide { map } => {
                 prepare_with(analyzer, text, raw_code, SPACE, chars);
                 let lookup = |k| map.get(&k).copied();
-                match words.filter(|_| analyzer == Analyzer::CharWb) {
+                match words {
                     Some(w) => remembered_columns(Raw, chars, range, SPACE, w, lookup, f),
                     None => {
                         for_each_key(Raw, analyzer, chars, range, SPACE, lookup_into(lookup, f))

@@ -176,6 +176,24 @@ impl Server {
         (s, rest)
     }
 
+    /// The access log's JSON lines, once there are at least `n` (they are written after the
+    /// answers), or all there are after [`PATIENCE`].
+    fn access_log(&self, n: usize) -> Vec<Value> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let lines: Vec<Value> = self
+                .stderr()
+                .lines()
+                .filter(|l| l.starts_with('{'))
+                .map(|l| serde_json::from_str(l).expect("a JSON log line"))
+                .collect();
+            if lines.len() >= n || Instant::now() > deadline {
+                return lines;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Send raw bytes on a new connection and read the answer to the end.
     fn raw(&self, request: &[u8]) -> Answer {
         let mut s = TcpStream::connect(&self.addr).expect("connect");
@@ -991,19 +1009,7 @@ fn a_body_still_arriving_at_the_timeout_is_answered_503() {
         "{errors:?}"
     );
     // The log line is written after the answer: wait for it.
-    let deadline = Instant::now() + PATIENCE;
-    let log = loop {
-        let log: Vec<Value> = server
-            .stderr()
-            .lines()
-            .filter(|l| l.starts_with('{'))
-            .map(|l| serde_json::from_str(l).expect("a JSON log line"))
-            .collect();
-        if !log.is_empty() || Instant::now() > deadline {
-            break log;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let log = server.access_log(1);
     assert_eq!(log[0]["path"], "/v1/classify", "{log:?}");
     assert_eq!(log[0]["status"], 503, "{log:?}");
     assert_eq!(log[0]["error"], "timeout", "{log:?}");
@@ -1224,19 +1230,7 @@ fn the_access_log_has_one_json_line_per_request() {
     server.get("/nowhere");
     server.get("/healthz");
     // The line is written after the answer: wait for all three.
-    let deadline = Instant::now() + PATIENCE;
-    let lines = loop {
-        let lines: Vec<Value> = server
-            .stderr()
-            .lines()
-            .filter(|l| l.starts_with('{'))
-            .map(|l| serde_json::from_str(l).expect("a JSON log line"))
-            .collect();
-        if lines.len() >= 3 || Instant::now() > deadline {
-            break lines;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let lines = server.access_log(3);
     assert_eq!(lines.len(), 3, "{lines:?}");
     let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
     assert_eq!(lines[0]["method"], "POST");
